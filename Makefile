@@ -1,0 +1,42 @@
+# blockstm — two commands matter: `make gate` (pre-merge) and `make test` (everything CI runs).
+# Both set everything up on a fresh machine: .venv, pinned Python deps, the release wheel.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PYTEST := $(VENV)/bin/pytest
+DEPS   := $(VENV)/.deps-installed
+# Test workers (pytest-xdist) and engine threads share the machine's cores:
+# see docs/campaigns.md. Override on the command line: make test WORKERS=1
+WORKERS ?= auto
+PYTEST_ARGS ?=
+
+.PHONY: setup build gate test test-python test-rust clean
+
+setup: build
+
+$(DEPS): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(PY) scripts/pinned_deps.py | xargs $(VENV)/bin/pip install -q
+	touch $@
+
+# Release build of the extension, installed into the venv (incremental: fast when unchanged).
+build: $(DEPS)
+	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
+		$(VENV)/bin/maturin develop --release --quiet
+
+# Engine unit tests (Rust, no Python linked).
+test-rust:
+	cargo test --release --manifest-path engine/Cargo.toml --lib
+
+# The pre-merge gate: bounded, deterministic.
+gate: build
+	$(PYTEST) -m "not slow and not nightly" -p no:cacheprovider -n $(WORKERS) $(PYTEST_ARGS)
+
+# Everything CI runs.
+test: build test-rust
+	$(PYTEST) -m "not nightly" -n $(WORKERS) $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) engine/target .cache

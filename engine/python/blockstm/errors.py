@@ -1,0 +1,69 @@
+"""Exceptions raised by :func:`blockstm.execute`.
+
+They live in Python so that they carry real attributes (``index``, ``kind``, ``path``);
+the Rust extension constructs them by name.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BlockstmError", "FixtureError", "InvalidTransaction", "EngineError", "INVALID_TX_KINDS"]
+
+#: Every value ``InvalidTransaction.kind`` can take (documented in docs/block-fixture.md).
+INVALID_TX_KINDS = (
+    "nonce_too_low",
+    "nonce_too_high",
+    "nonce_overflow",
+    "insufficient_funds",
+    "payment_overflow",
+    "intrinsic_gas_too_low",
+    "gas_floor_above_gas_limit",
+    "gas_limit_above_block",
+    "block_gas_exhausted",
+    "gas_limit_above_cap",
+    "fee_cap_below_base_fee",
+    "priority_fee_above_fee_cap",
+    "sender_has_code",
+    "init_code_too_large",
+    "invalid_chain_id",
+    "missing_chain_id",
+    "tx_type_not_supported",
+    "blob_fee_cap_too_low",
+    "empty_blobs",
+    "blob_create",
+    "too_many_blobs",
+    "blob_block_gas_exhausted",
+    "blob_version_not_supported",
+    "other",
+)
+
+
+class BlockstmError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+
+class FixtureError(BlockstmError, ValueError):
+    """The block fixture is malformed. ``path`` is the JSON path of the offending value
+    (``transactions[3].gasLimit``); ``str(err)`` starts with it."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class InvalidTransaction(BlockstmError):
+    """A transaction cannot be included: the block is rejected, as a client would.
+
+    ``index`` is the transaction's position in the block, ``kind`` one of
+    :data:`INVALID_TX_KINDS`."""
+
+    def __init__(self, message: str, index: int, kind: str) -> None:
+        super().__init__(message)
+        self.index = index
+        self.kind = kind
+
+    def __reduce__(self):  # picklable across pytest-xdist and multiprocessing workers
+        return (type(self), (self.args[0], self.index, self.kind))
+
+
+class EngineError(BlockstmError, RuntimeError):
+    """An engine fault (a Rust panic included): a bug, never a verdict on the block."""

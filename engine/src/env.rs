@@ -1,0 +1,43 @@
+//! The revm environments (configuration, block) a fixture's header and fork ask for.
+
+use crate::fixture::BlockHeader;
+use crate::fork::Fork;
+use alloy_primitives::B256;
+use revm::context::{block::BlockEnv, cfg::CfgEnv};
+
+pub fn cfg_env(fork: Fork, header: &BlockHeader) -> CfgEnv {
+    let mut cfg = CfgEnv::default();
+    cfg.set_spec_and_mainnet_gas_params(fork.spec_id());
+    cfg.chain_id = header.chain_id;
+    if fork.has_blobs() {
+        cfg.set_max_blobs_per_tx(6);
+    }
+    cfg
+}
+
+pub fn block_env(fork: Fork, header: &BlockHeader, cfg: &CfgEnv) -> BlockEnv {
+    let mut block = BlockEnv {
+        number: header.number,
+        beneficiary: header.coinbase,
+        timestamp: header.timestamp,
+        gas_limit: header.gas_limit,
+        basefee: header.base_fee,
+        difficulty: header.difficulty,
+        prevrandao: fork.is_post_merge().then(|| header.random.unwrap_or(B256::ZERO)),
+        ..BlockEnv::default()
+    };
+    if fork.has_blobs() {
+        block.set_blob_excess_gas_and_price(
+            header.excess_blob_gas.unwrap_or(0),
+            cfg.blob_base_fee_update_fraction(),
+        );
+    } else {
+        block.blob_excess_gas_and_price = None;
+    }
+    block
+}
+
+/// Blob gas a block may use at most (EIP-4844, Cancun: 6 blobs of 2**17 gas).
+pub const MAX_BLOB_GAS_PER_BLOCK: u64 = 6 * 131_072;
+/// Blob gas per blob.
+pub const GAS_PER_BLOB: u64 = 131_072;

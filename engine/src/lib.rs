@@ -1,0 +1,39 @@
+//! blockstm: Block-STM parallel execution of Ethereum blocks on revm.
+//!
+//! A block flows: JSON fixture (`fixture`) → revm environments (`env`) → an executor
+//! (`sequential`, or `parallel`) running transactions through `vm` → per-transaction
+//! `changes` applied to a `state` → receipts and roots (`receipts`, `result`).
+
+pub mod changes;
+pub mod env;
+pub mod errors;
+pub mod fixture;
+pub mod fork;
+#[cfg(feature = "python")]
+pub mod python;
+pub mod receipts;
+pub mod result;
+pub mod sequential;
+pub mod state;
+pub mod vm;
+
+use errors::EngineError;
+use result::BlockOutput;
+
+/// How to execute a block.
+#[derive(Clone, Copy, Debug)]
+pub enum Mode {
+    Sequential,
+    /// Block-STM on `threads` workers (None: every core); blocks with fewer than
+    /// `threshold` transactions take the sequential path.
+    Parallel { threads: Option<usize>, threshold: Option<usize> },
+}
+
+/// Parses a JSON block fixture and executes it.
+pub fn execute_block(json: &[u8], mode: Mode) -> Result<BlockOutput, EngineError> {
+    let block = fixture::parse_fixture(json)?;
+    match mode {
+        Mode::Sequential => sequential::execute_sequential(&block),
+        Mode::Parallel { .. } => Err(EngineError::Internal("parallel mode is not implemented yet".into())),
+    }
+}

@@ -1,0 +1,65 @@
+//! Receipts, blooms and the receipts root, encoded as each fork requires (alloy-consensus).
+
+use crate::fork::Fork;
+use alloy_consensus::{proofs::calculate_receipt_root, Eip658Value, Receipt, ReceiptEnvelope, ReceiptWithBloom};
+use alloy_primitives::{keccak256, logs_bloom, Address, Bloom, Log, B256};
+
+/// The receipt of one transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxReceipt {
+    pub tx_type: u8,
+    pub success: bool,
+    pub gas_used: u64,
+    pub cumulative_gas_used: u64,
+    pub logs: Vec<Log>,
+    pub contract_address: Option<Address>,
+    /// Pre-Byzantium receipts carry the state root after the transaction.
+    pub post_state_root: Option<B256>,
+}
+
+impl TxReceipt {
+    pub fn bloom(&self) -> Bloom {
+        logs_bloom(self.logs.iter())
+    }
+
+    fn envelope(&self, fork: Fork) -> ReceiptEnvelope {
+        let status = match (fork.has_receipt_status(), self.post_state_root) {
+            (false, Some(root)) => Eip658Value::PostState(root),
+            _ => Eip658Value::Eip658(self.success),
+        };
+        let receipt = Receipt {
+            status,
+            cumulative_gas_used: self.cumulative_gas_used,
+            logs: self.logs.clone(),
+        };
+        let with_bloom = ReceiptWithBloom { receipt, logs_bloom: self.bloom() };
+        match self.tx_type {
+            1 => ReceiptEnvelope::Eip2930(with_bloom),
+            2 => ReceiptEnvelope::Eip1559(with_bloom),
+            3 => ReceiptEnvelope::Eip4844(with_bloom),
+            4 => ReceiptEnvelope::Eip7702(with_bloom),
+            _ => ReceiptEnvelope::Legacy(with_bloom),
+        }
+    }
+}
+
+pub fn receipts_root(receipts: &[TxReceipt], fork: Fork) -> B256 {
+    let envelopes: Vec<ReceiptEnvelope> = receipts.iter().map(|r| r.envelope(fork)).collect();
+    calculate_receipt_root(&envelopes)
+}
+
+pub fn block_bloom(receipts: &[TxReceipt]) -> Bloom {
+    let mut bloom = Bloom::ZERO;
+    for r in receipts {
+        bloom.accrue_bloom(&r.bloom());
+    }
+    bloom
+}
+
+/// keccak256 of the RLP list of every log of the block (ethereum/tests' `logs`).
+pub fn logs_hash(receipts: &[TxReceipt]) -> B256 {
+    let logs: Vec<&Log> = receipts.iter().flat_map(|r| r.logs.iter()).collect();
+    let mut out = Vec::new();
+    alloy_rlp::encode_list::<&Log, Log>(&logs, &mut out);
+    keccak256(&out)
+}

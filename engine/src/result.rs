@@ -1,0 +1,125 @@
+//! What executing a block produces, whatever the mode, and the block-level rules
+//! (gas and blob-gas budgets) that only a prefix of the block can decide.
+
+use crate::changes::TxChanges;
+use crate::env::{GAS_PER_BLOB, MAX_BLOB_GAS_PER_BLOCK};
+use crate::errors::{InvalidTx, InvalidTxKind};
+use crate::fixture::{BlockFixture, Transaction};
+use crate::fork::Fork;
+use crate::receipts::{block_bloom, logs_hash, receipts_root, TxReceipt};
+use crate::state::WorldState;
+use alloy_primitives::{Bloom, B256};
+
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub mode: &'static str,
+    pub threads: usize,
+    pub executions: u64,
+    pub reexecutions: u64,
+    pub validations: u64,
+    pub validation_failures: u64,
+    pub dependency_waits: u64,
+    pub fallback: Option<String>,
+    pub elapsed_ns: u64,
+}
+
+pub struct BlockOutput {
+    pub fork: Fork,
+    pub receipts: Vec<TxReceipt>,
+    pub tx_changes: Vec<TxChanges>,
+    pub state: WorldState,
+    pub state_root: B256,
+    pub logs_bloom: Bloom,
+    pub receipts_root: B256,
+    pub logs_hash: B256,
+    pub stats: Stats,
+    /// For each transaction, the lower transactions whose writes it read.
+    pub dependencies: Vec<Vec<usize>>,
+}
+
+impl BlockOutput {
+    pub fn new(
+        fork: Fork,
+        receipts: Vec<TxReceipt>,
+        tx_changes: Vec<TxChanges>,
+        state: WorldState,
+        stats: Stats,
+        dependencies: Vec<Vec<usize>>,
+    ) -> BlockOutput {
+        BlockOutput {
+            fork,
+            state_root: state.state_root(),
+            logs_bloom: block_bloom(&receipts),
+            receipts_root: receipts_root(&receipts, fork),
+            logs_hash: logs_hash(&receipts),
+            receipts,
+            tx_changes,
+            state,
+            stats,
+            dependencies,
+        }
+    }
+}
+
+/// The block's gas and blob-gas budgets, consumed transaction by transaction.
+pub struct BlockBudget {
+    gas_limit: u64,
+    gas_used: u64,
+    blob_gas_used: u64,
+}
+
+impl BlockBudget {
+    pub fn new(block: &BlockFixture) -> BlockBudget {
+        BlockBudget { gas_limit: block.header.gas_limit, gas_used: 0, blob_gas_used: 0 }
+    }
+
+    /// Whether transaction `index` fits in what the block has left.
+    pub fn check(&self, index: usize, tx: &Transaction) -> Result<(), InvalidTx> {
+        // revm leaves this to transaction decoding: a blob transaction always has a `to`.
+        if tx.tx_type == 3 && tx.env.kind.is_create() {
+            return Err(InvalidTx {
+                index,
+                kind: InvalidTxKind::BlobCreate,
+                message: "a blob transaction cannot create a contract".into(),
+            });
+        }
+        let gas_limit = tx.env.gas_limit;
+        if gas_limit > self.gas_limit {
+            return Err(InvalidTx {
+                index,
+                kind: InvalidTxKind::GasLimitAboveBlock,
+                message: format!("gas limit {gas_limit} above the block's {}", self.gas_limit),
+            });
+        }
+        if gas_limit > self.gas_limit - self.gas_used {
+            return Err(InvalidTx {
+                index,
+                kind: InvalidTxKind::BlockGasExhausted,
+                message: format!(
+                    "gas limit {gas_limit} above the block's remaining {}",
+                    self.gas_limit - self.gas_used
+                ),
+            });
+        }
+        let blob_gas = tx.env.blob_hashes.len() as u64 * GAS_PER_BLOB;
+        // A transaction over the per-transaction limit is revm's to reject (too_many_blobs).
+        if blob_gas > 0 && blob_gas <= MAX_BLOB_GAS_PER_BLOCK && self.blob_gas_used + blob_gas > MAX_BLOB_GAS_PER_BLOCK {
+            return Err(InvalidTx {
+                index,
+                kind: InvalidTxKind::BlobBlockGasExhausted,
+                message: format!(
+                    "blob gas {blob_gas} above the block's remaining {}",
+                    MAX_BLOB_GAS_PER_BLOCK - self.blob_gas_used
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Consumes the budget; returns the cumulative gas used.
+    pub fn consume(&mut self, tx: &Transaction, gas_used: u64) -> u64 {
+        self.gas_used += gas_used;
+        self.blob_gas_used += tx.env.blob_hashes.len() as u64 * GAS_PER_BLOB;
+        self.gas_used
+    }
+}

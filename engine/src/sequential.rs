@@ -1,0 +1,59 @@
+//! The sequential executor: the block's transactions in order on one revm instance.
+//! It is the baseline oracle the parallel executor must match bit for bit.
+
+use crate::env::{block_env, cfg_env};
+use crate::errors::EngineError;
+use crate::fixture::BlockFixture;
+use crate::result::{BlockBudget, BlockOutput, Stats};
+use crate::state::{BlockHashes, WorldState};
+use crate::vm::{build_evm, receipt, transact};
+use revm::database_interface::WrapDatabaseRef;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub fn execute_sequential(block: &BlockFixture) -> Result<BlockOutput, EngineError> {
+    let hashes = Arc::new(BlockHashes(block.block_hashes.clone()));
+    let state = WorldState::from_pre(&block.pre, hashes);
+    execute_sequential_on(block, state, None)
+}
+
+/// Runs the block on `state`; `fallback` records why parallel mode came here.
+pub fn execute_sequential_on(
+    block: &BlockFixture,
+    state: WorldState,
+    fallback: Option<String>,
+) -> Result<BlockOutput, EngineError> {
+    let started = Instant::now();
+    let cfg = cfg_env(block.fork, &block.header);
+    let benv = block_env(block.fork, &block.header, &cfg);
+    let mut evm = build_evm(WrapDatabaseRef(state), cfg, benv);
+    let mut budget = BlockBudget::new(block);
+    let n = block.transactions.len();
+    let mut receipts = Vec::with_capacity(n);
+    let mut tx_changes = Vec::with_capacity(n);
+    let with_roots = !block.fork.has_receipt_status();
+    for (index, tx) in block.transactions.iter().enumerate() {
+        budget.check(index, tx)?;
+        let outcome = transact(&mut evm, index, tx)?;
+        let db = &mut evm.ctx.journaled_state.database.0;
+        db.apply(&outcome.changes);
+        let cumulative = budget.consume(tx, outcome.result.tx_gas_used());
+        let mut r = receipt(tx, &outcome.result, cumulative);
+        if with_roots {
+            r.post_state_root = Some(db.state_root());
+        }
+        receipts.push(r);
+        tx_changes.push(outcome.changes);
+    }
+    let elapsed_ns = started.elapsed().as_nanos() as u64;
+    let state = std::mem::take(&mut evm.ctx.journaled_state.database.0);
+    let stats = Stats {
+        mode: "sequential",
+        threads: 1,
+        executions: n as u64,
+        fallback,
+        elapsed_ns,
+        ..Stats::default()
+    };
+    Ok(BlockOutput::new(block.fork, receipts, tx_changes, state, stats, vec![Vec::new(); n]))
+}

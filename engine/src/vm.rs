@@ -1,0 +1,65 @@
+//! Running one transaction on revm over any database, and turning its outcome into a
+//! receipt and state changes. Both executors call this; only the database differs.
+
+use crate::changes::TxChanges;
+use crate::errors::{EngineError, InvalidTx, InvalidTxKind};
+use crate::fixture::Transaction;
+use crate::receipts::TxReceipt;
+use revm::context::result::{EVMError, ExecutionResult};
+use revm::context::{block::BlockEnv, cfg::CfgEnv, Context};
+use revm::database_interface::Database;
+use revm::handler::{ExecuteEvm, MainBuilder, MainContext, MainnetEvm};
+
+pub type Evm<DB> = MainnetEvm<revm::handler::MainnetContext<DB>>;
+
+pub fn build_evm<DB: Database>(db: DB, cfg: CfgEnv, block: BlockEnv) -> Evm<DB> {
+    Context::mainnet().with_db(db).with_cfg(cfg).with_block(block).build_mainnet()
+}
+
+/// A transaction's outcome before block-level bookkeeping (cumulative gas).
+pub struct TxOutcome {
+    pub result: ExecutionResult,
+    pub changes: TxChanges,
+}
+
+pub enum TxError<E> {
+    Invalid(InvalidTx),
+    /// The database failed (in parallel mode: a read hit an unfinished dependency).
+    Db(E),
+    Internal(String),
+}
+
+pub fn transact<DB: Database>(evm: &mut Evm<DB>, index: usize, tx: &Transaction) -> Result<TxOutcome, TxError<DB::Error>> {
+    match evm.transact(tx.env.clone()) {
+        Ok(out) => Ok(TxOutcome { changes: TxChanges::from_evm_state(out.state), result: out.result }),
+        Err(EVMError::Transaction(e)) => Err(TxError::Invalid(InvalidTx {
+            index,
+            kind: InvalidTxKind::from_revm(&e),
+            message: e.to_string(),
+        })),
+        Err(EVMError::Database(e)) => Err(TxError::Db(e)),
+        Err(other) => Err(TxError::Internal(format!("transaction {index}: {other}"))),
+    }
+}
+
+pub fn receipt(tx: &Transaction, result: &ExecutionResult, cumulative_gas_used: u64) -> TxReceipt {
+    TxReceipt {
+        tx_type: tx.tx_type,
+        success: result.is_success(),
+        gas_used: result.tx_gas_used(),
+        cumulative_gas_used,
+        logs: result.logs().to_vec(),
+        contract_address: result.created_address(),
+        post_state_root: None,
+    }
+}
+
+impl<E: std::fmt::Display> From<TxError<E>> for EngineError {
+    fn from(e: TxError<E>) -> Self {
+        match e {
+            TxError::Invalid(i) => EngineError::InvalidTx(i),
+            TxError::Db(e) => EngineError::Internal(format!("database error: {e}")),
+            TxError::Internal(m) => EngineError::Internal(m),
+        }
+    }
+}

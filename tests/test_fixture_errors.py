@@ -1,0 +1,104 @@
+"""Malformed fixtures raise FixtureError naming the JSON path — never a crash."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import blockstm
+from tests.blocks import ALICE, block, tx
+
+
+def mutate(change):
+    fixture = block([tx(gas=21_000)])
+    change(fixture)
+    return fixture
+
+
+def set_in(path, value):
+    def change(fixture):
+        node = fixture
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    return change
+
+
+def delete(path):
+    def change(fixture):
+        node = fixture
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+    return change
+
+
+CASES = [
+    ("unknown fork", set_in(["fork"], "Atlantis"), "fork", "unknown fork"),
+    ("bad hex", set_in(["transactions", 0, "gasLimit"], "abc"), "transactions[0].gasLimit",
+     'expected hex quantity, got "abc"'),
+    ("bad hex digits", set_in(["transactions", 0, "nonce"], "0xzz"), "transactions[0].nonce", "hex quantity"),
+    ("wrong type", set_in(["env"], []), "env", "expected an object"),
+    ("missing field", delete(["env", "currentCoinbase"]), "env.currentCoinbase", "missing field"),
+    ("missing gas limit", delete(["transactions", 0, "gasLimit"]), "transactions[0].gasLimit", "missing field"),
+    ("out of range", set_in(["transactions", 0, "nonce"], hex(2**64)), "transactions[0].nonce", "out of range"),
+    ("value above 2**256", set_in(["transactions", 0, "value"], hex(2**256)), "transactions[0].value",
+     "out of range"),
+    ("short address", set_in(["transactions", 0, "to"], "0x1234"), "transactions[0].to", "20-byte"),
+    ("odd data", set_in(["transactions", 0, "data"], "0x123"), "transactions[0].data", "even number"),
+    ("unknown tx field", set_in(["transactions", 0, "gasPirce"], "0x1"), "transactions[0].gasPirce",
+     "unknown field"),
+    ("no sender", delete(["transactions", 0, "sender"]), "transactions[0].sender", "missing field"),
+    ("no gas price", delete(["transactions", 0, "gasPrice"]), "transactions[0].gasPrice", "missing field"),
+    ("bad storage", set_in(["pre", ALICE, "storage"], {"0x01": "nope"}), f"pre.{ALICE}.storage.0x01",
+     "hex quantity"),
+    ("bad pre address", set_in(["pre", "0xnothex"], {"balance": "0x0", "nonce": "0x0"}), "pre.0xnothex",
+     "address"),
+    ("base fee required", delete(["env", "currentBaseFee"]), "env.currentBaseFee", "required from London"),
+    ("transactions not a list", set_in(["transactions"], {}), "transactions", "expected a list"),
+    ("bad block hash key", set_in(["blockHashes"], {"ten": "0x" + "00" * 32}), "blockHashes.ten",
+     "block number"),
+    ("unknown tx type", set_in(["transactions", 0, "type"], "0x7"), "transactions[0].type", "unsupported"),
+    ("bad secret key", lambda f: f["transactions"][0].update(sender=None, secretKey="0x" + "00" * 32),
+     "transactions[0].secretKey", "secret key"),
+    ("negative number", set_in(["transactions", 0, "value"], -1), "transactions[0].value", "non-negative"),
+]
+
+
+@pytest.mark.parametrize("name,change,path,message", CASES, ids=[c[0] for c in CASES])
+def test_fixture_error_names_the_path(name, change, path, message):
+    with pytest.raises(blockstm.FixtureError) as info:
+        blockstm.execute(mutate(change))
+    assert info.value.path == path
+    assert str(info.value).startswith(f"{path}: ")
+    assert message in str(info.value)
+
+
+def test_invalid_json_text():
+    with pytest.raises(blockstm.FixtureError, match="invalid JSON"):
+        blockstm.execute("{not json")
+
+
+def test_top_level_must_be_an_object():
+    with pytest.raises(blockstm.FixtureError, match="expected an object"):
+        blockstm.execute(json.dumps([1, 2]))
+
+
+def test_wrong_python_type_is_a_type_error():
+    with pytest.raises(TypeError):
+        blockstm.execute(42)
+
+
+def test_bad_mode_and_threads():
+    with pytest.raises(ValueError):
+        blockstm.execute(block([]), mode="turbo")
+    with pytest.raises(ValueError):
+        blockstm.execute(block([]), mode="parallel", threads=0)
+
+
+def test_json_integers_are_quantities():
+    fixture = block([tx(gas=21_000)])
+    fixture["transactions"][0]["gasLimit"] = 21_000
+    fixture["pre"][ALICE]["balance"] = 10**30
+    assert blockstm.execute(fixture).receipts[0].gas_used == 21_000
