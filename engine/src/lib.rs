@@ -9,6 +9,7 @@ pub mod env;
 pub mod errors;
 pub mod fixture;
 pub mod fork;
+pub mod parallel;
 #[cfg(feature = "python")]
 pub mod python;
 pub mod receipts;
@@ -34,6 +35,6 @@ pub fn execute_block(json: &[u8], mode: Mode) -> Result<BlockOutput, EngineError
     let block = fixture::parse_fixture(json)?;
     match mode {
         Mode::Sequential => sequential::execute_sequential(&block),
-        Mode::Parallel { .. } => Err(EngineError::Internal("parallel mode is not implemented yet".into())),
+        Mode::Parallel { threads, threshold } => parallel::execute_parallel(&block, threads, threshold),
     }
 }

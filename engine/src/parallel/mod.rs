@@ -1,0 +1,263 @@
+//! Block-STM parallel execution (docs/engine.md).
+//!
+//! Workers take tasks from the `scheduler`, run transactions on their own revm over
+//! the `mv_memory` (through `vm_db`), publish reads and writes, and validate each
+//! other's reads. When every transaction is executed and validated, the block is
+//! assembled in order: block-level rules, receipts, lazy fees folded into the
+//! per-transaction changes, the post-state.
+
+pub mod lazy;
+pub mod mv_memory;
+pub mod scheduler;
+pub mod vm_db;
+
+use alloy_primitives::{map::HashMap, U256};
+use revm::context::result::{EVMError, ExecutionResult};
+use revm::context::ContextSetters;
+use revm::context_interface::JournalTr;
+use revm::primitives::KECCAK_EMPTY;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::changes::{AccountChange, TxChanges};
+use crate::env::{block_env, cfg_env};
+use crate::errors::{EngineError, InvalidTx, InvalidTxKind};
+use crate::fixture::BlockFixture;
+use crate::result::{BlockBudget, BlockOutput, Stats};
+use crate::sequential::execute_sequential_on;
+use crate::state::{Account, BlockHashes, WorldState};
+use crate::vm::{build_evm, receipt};
+use mv_memory::{MvMemory, TxIdx};
+use scheduler::{Scheduler, Task};
+use vm_db::{NewCode, ReadError, VmDb};
+
+/// Blocks with fewer transactions run sequentially unless the caller says otherwise:
+/// below this, spawning workers costs more than it saves.
+pub const DEFAULT_PARALLEL_THRESHOLD: usize = 8;
+
+/// The outcome of a transaction's last incarnation.
+enum TxResult {
+    Done { result: ExecutionResult, changes: TxChanges, lazy_fee: Option<U256> },
+    Invalid(InvalidTx),
+}
+
+#[derive(Default)]
+struct Counters {
+    executions: AtomicU64,
+    validations: AtomicU64,
+    validation_failures: AtomicU64,
+    dependency_waits: AtomicU64,
+}
+
+pub fn execute_parallel(block: &BlockFixture, threads: Option<usize>, threshold: Option<usize>) -> Result<BlockOutput, EngineError> {
+    let n = block.transactions.len();
+    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|p| p.get()).unwrap_or(1)).max(1);
+    let hashes = Arc::new(BlockHashes(block.block_hashes.clone()));
+    let base = WorldState::from_pre(&block.pre, hashes);
+    let fallback = match threshold {
+        Some(t) if n < t => Some(format!("{n} transactions, below the parallel threshold of {t}")),
+        None if n < DEFAULT_PARALLEL_THRESHOLD => {
+            Some(format!("{n} transactions, below the parallel threshold of {DEFAULT_PARALLEL_THRESHOLD}"))
+        }
+        None if threads == 1 => Some("one thread: Block-STM cannot beat sequential execution".into()),
+        _ => None,
+    };
+    if fallback.is_some() {
+        let mut out = execute_sequential_on(block, base, fallback)?;
+        out.stats.threads = threads;
+        return Ok(out);
+    }
+    run_block_stm(block, base, threads)
+}
+
+fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Result<BlockOutput, EngineError> {
+    let started = Instant::now();
+    let n = block.transactions.len();
+    let cfg = cfg_env(block.fork, &block.header);
+    let benv = block_env(block.fork, &block.header, &cfg);
+    let mv = MvMemory::new(&base, n);
+    let scheduler = Scheduler::new(n);
+    let new_code = NewCode::default();
+    let results: Vec<Mutex<Option<TxResult>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let counters = Counters::default();
+    let failed = AtomicBool::new(false);
+    let failure: Mutex<Option<String>> = Mutex::new(None);
+    let coinbase = block.header.coinbase;
+
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(n.max(1)) {
+            scope.spawn(|| {
+                let work = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let db = VmDb::new(&mv, &base, &new_code);
+                    let mut evm = build_evm(db, cfg.clone(), benv.clone());
+                    let mut task: Option<Task> = None;
+                    while !scheduler.done() && !failed.load(Relaxed) {
+                        task = match task.or_else(|| scheduler.next_task()) {
+                            Some(Task::Execute(tx, inc)) => {
+                                counters.executions.fetch_add(1, Relaxed);
+                                execute(&mut evm, block, tx, inc, &mv, &scheduler, &new_code, &results, &counters, coinbase)?
+                            }
+                            Some(Task::Validate(tx, inc)) => {
+                                counters.validations.fetch_add(1, Relaxed);
+                                let valid = mv.validate_read_set(tx);
+                                let aborted = !valid && scheduler.try_validation_abort(tx, inc);
+                                if aborted {
+                                    counters.validation_failures.fetch_add(1, Relaxed);
+                                    mv.convert_writes_to_estimates(tx);
+                                }
+                                scheduler.finish_validation(tx, aborted)
+                            }
+                            None => {
+                                std::thread::yield_now();
+                                None
+                            }
+                        };
+                    }
+                    Ok::<(), String>(())
+                }));
+                let error = match work {
+                    Ok(Ok(())) => return,
+                    Ok(Err(message)) => message,
+                    Err(panic) => format!("engine panic in a worker: {}", panic_text(panic)),
+                };
+                failure.lock().unwrap().get_or_insert(error);
+                failed.store(true, Relaxed);
+            });
+        }
+    });
+    if let Some(message) = failure.into_inner().unwrap() {
+        return Err(EngineError::Internal(message));
+    }
+    let elapsed_ns = started.elapsed().as_nanos() as u64;
+    let dependencies: Vec<Vec<TxIdx>> = (0..n).map(|tx| mv.dependencies(tx)).collect();
+    let executions = counters.executions.load(Relaxed);
+    let stats = Stats {
+        mode: "parallel",
+        threads,
+        executions,
+        reexecutions: executions.saturating_sub(n as u64),
+        validations: counters.validations.load(Relaxed),
+        validation_failures: counters.validation_failures.load(Relaxed),
+        dependency_waits: counters.dependency_waits.load(Relaxed),
+        fallback: None,
+        elapsed_ns,
+    };
+    drop(mv);
+    let results: Vec<TxResult> = results
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| r.into_inner().unwrap().ok_or_else(|| EngineError::Internal(format!("transaction {i} never executed"))))
+        .collect::<Result<_, _>>()?;
+    assemble(block, base, results, stats, dependencies)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn execute(
+    evm: &mut crate::vm::Evm<VmDb<'_>>,
+    block: &BlockFixture,
+    tx: TxIdx,
+    incarnation: usize,
+    mv: &MvMemory<'_>,
+    scheduler: &Scheduler,
+    new_code: &NewCode,
+    results: &[Mutex<Option<TxResult>>],
+    counters: &Counters,
+    coinbase: alloy_primitives::Address,
+) -> Result<Option<Task>, String> {
+    loop {
+        evm.ctx.journaled_state.database.begin(tx);
+        evm.ctx.set_tx(block.transactions[tx].env.clone());
+        let (outcome, lazy_fee) = lazy::run_lazy(evm);
+        let state = evm.ctx.journaled_state.finalize();
+        let db = &evm.ctx.journaled_state.database;
+        let (result, writes) = match outcome {
+            Err(EVMError::Database(ReadError::Blocked(blocking))) => {
+                counters.dependency_waits.fetch_add(1, Relaxed);
+                if scheduler.add_dependency(tx, blocking) {
+                    return Ok(None);
+                }
+                continue; // the blocker finished meanwhile: run again at once
+            }
+            Err(EVMError::Transaction(e)) => {
+                let invalid = InvalidTx { index: tx, kind: InvalidTxKind::from_revm(&e), message: e.to_string() };
+                (TxResult::Invalid(invalid), Vec::new())
+            }
+            Err(other) => return Err(format!("transaction {tx}: {other}")),
+            Ok(result) => {
+                let changes = TxChanges::from_evm_state(state);
+                for (_, change) in &changes.accounts {
+                    if let AccountChange::Updated { code: Some(code), code_hash, .. } = change {
+                        new_code.0.write().unwrap().entry(*code_hash).or_insert_with(|| code.clone());
+                    }
+                }
+                let writes = lazy::write_set(&changes, db, coinbase, lazy_fee);
+                (TxResult::Done { result, changes, lazy_fee }, writes)
+            }
+        };
+        let reads = std::mem::take(&mut evm.ctx.journaled_state.database.reads);
+        *results[tx].lock().unwrap() = Some(result);
+        let wrote_new = mv.record(tx, incarnation, reads, writes);
+        return Ok(scheduler.finish_execution(tx, incarnation, wrote_new));
+    }
+}
+
+/// Puts the block together in order, as a sequential run would have: the first
+/// invalid transaction rejects the block; lazy fees are folded into each
+/// transaction's changes with the coinbase balance at that position.
+fn assemble(
+    block: &BlockFixture,
+    mut state: WorldState,
+    results: Vec<TxResult>,
+    stats: Stats,
+    dependencies: Vec<Vec<TxIdx>>,
+) -> Result<BlockOutput, EngineError> {
+    let coinbase = block.header.coinbase;
+    let mut budget = BlockBudget::new(block);
+    let mut receipts = Vec::with_capacity(results.len());
+    let mut all_changes = Vec::with_capacity(results.len());
+    let with_roots = !block.fork.has_receipt_status();
+    for (index, (tx, result)) in block.transactions.iter().zip(results).enumerate() {
+        budget.check(index, tx)?;
+        let (result, mut changes, lazy_fee) = match result {
+            TxResult::Invalid(invalid) => return Err(invalid.into()),
+            TxResult::Done { result, changes, lazy_fee } => (result, changes, lazy_fee),
+        };
+        state.apply(&changes);
+        if let Some(fee) = lazy_fee {
+            let account = state.accounts.entry(coinbase).or_insert_with(|| Account {
+                balance: U256::ZERO,
+                nonce: 0,
+                code_hash: KECCAK_EMPTY,
+                storage: HashMap::default(),
+            });
+            account.balance += fee;
+            let change = AccountChange::Updated {
+                balance: account.balance,
+                nonce: account.nonce,
+                code_hash: account.code_hash,
+                code: None,
+                storage_cleared: false,
+                storage: Vec::new(),
+            };
+            let at = changes.accounts.partition_point(|(a, _)| *a < coinbase);
+            changes.accounts.insert(at, (coinbase, change));
+        }
+        let cumulative = budget.consume(tx, result.tx_gas_used());
+        let mut r = receipt(tx, &result, cumulative);
+        if with_roots {
+            r.post_state_root = Some(state.state_root());
+        }
+        receipts.push(r);
+        all_changes.push(changes);
+    }
+    Ok(BlockOutput::new(block.fork, receipts, all_changes, state, stats, dependencies))
+}
+
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic payload".into())
+}

@@ -1,0 +1,310 @@
+//! The multi-version memory: for every location, the values written by each
+//! transaction of the block, so that transaction j reads what the highest lower
+//! transaction wrote — or the pre-state.
+//!
+//! Locations are granular (balance, nonce, code, each storage slot), so a balance write
+//! never conflicts with a nonce or code read. Every value is 32 bytes: the code location
+//! holds the code hash, zero meaning "no account". Besides plain writes an entry can be
+//! a lazy update (`Delta`, `EnsureExists`, see lazy.rs) or an ESTIMATE left by an aborted
+//! incarnation. Validation is by value: a read is still good if resolving it again gives
+//! the same value.
+
+use alloy_primitives::{Address, B256, U256};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hash};
+use std::sync::{Mutex, RwLock};
+
+use crate::state::WorldState;
+
+pub type TxIdx = usize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Location {
+    Balance(Address),
+    Nonce(Address),
+    /// The code hash; zero when the account does not exist.
+    Code(Address),
+    Storage(Address, U256),
+    /// Written when an account's whole storage is wiped (destroyed, or created anew).
+    StorageCleared(Address),
+}
+
+/// The code-location value of a missing account.
+pub const NO_ACCOUNT: U256 = U256::ZERO;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryData {
+    Write(U256),
+    /// Lazy balance increment (gas fees paid to the beneficiary).
+    Delta(U256),
+    /// Lazy "the account exists": an empty account unless it already exists.
+    EnsureExists,
+    /// The writer was aborted; its next incarnation will probably write here again.
+    Estimate,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    incarnation: usize,
+    data: EntryData,
+}
+
+/// What resolving a read gave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    pub value: U256,
+    /// The highest lower transaction whose write contributed, if any.
+    pub origin: Option<TxIdx>,
+}
+
+/// The read hit an ESTIMATE of this lower transaction: wait for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Blocked(pub TxIdx);
+
+#[derive(Clone, Copy, Debug)]
+pub struct Read {
+    pub location: Location,
+    pub value: U256,
+    pub origin: Option<TxIdx>,
+}
+
+const SHARDS: usize = 64;
+
+type Versions = BTreeMap<TxIdx, Entry>;
+
+pub struct MvMemory<'a> {
+    shards: Vec<RwLock<HashMap<Location, Versions>>>,
+    hasher: std::collections::hash_map::RandomState,
+    base: &'a WorldState,
+    /// Per transaction: what its last incarnation read and where it wrote.
+    last_reads: Vec<Mutex<Vec<Read>>>,
+    last_writes: Vec<Mutex<Vec<Location>>>,
+}
+
+impl<'a> MvMemory<'a> {
+    pub fn new(base: &'a WorldState, txs: usize) -> Self {
+        MvMemory {
+            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            hasher: Default::default(),
+            base,
+            last_reads: (0..txs).map(|_| Mutex::new(Vec::new())).collect(),
+            last_writes: (0..txs).map(|_| Mutex::new(Vec::new())).collect(),
+        }
+    }
+
+    fn shard(&self, location: &Location) -> &RwLock<HashMap<Location, Versions>> {
+        &self.shards[(self.hasher.hash_one(location) as usize) % SHARDS]
+    }
+
+    /// The pre-state value of a location.
+    pub fn base_value(&self, location: &Location) -> U256 {
+        let account = |a: &Address| self.base.accounts.get(a);
+        match location {
+            Location::Balance(a) => account(a).map(|acc| acc.balance).unwrap_or_default(),
+            Location::Nonce(a) => account(a).map(|acc| U256::from(acc.nonce)).unwrap_or_default(),
+            Location::Code(a) => account(a).map(|acc| U256::from_be_bytes(acc.code_hash.0)).unwrap_or(NO_ACCOUNT),
+            Location::Storage(a, slot) => {
+                account(a).and_then(|acc| acc.storage.get(slot).copied()).unwrap_or_default()
+            }
+            Location::StorageCleared(_) => U256::ZERO,
+        }
+    }
+
+    /// The value transaction `tx` sees at `location`, lazy updates evaluated.
+    pub fn resolve(&self, location: &Location, tx: TxIdx) -> Result<Resolved, Blocked> {
+        if let Location::Storage(address, _) = location {
+            return self.resolve_storage(location, &Location::StorageCleared(*address), tx);
+        }
+        let shard = self.shard(location).read().unwrap();
+        let mut delta = U256::ZERO;
+        let mut ensure_exists = false;
+        let mut origin = None;
+        if let Some(versions) = shard.get(location) {
+            for (&idx, entry) in versions.range(..tx).rev() {
+                match entry.data {
+                    EntryData::Estimate => return Err(Blocked(idx)),
+                    EntryData::Write(v) => {
+                        let origin = origin.or(Some(idx));
+                        return Ok(Resolved { value: finish(location, v, delta, ensure_exists), origin });
+                    }
+                    EntryData::Delta(d) => {
+                        delta = delta.wrapping_add(d);
+                        origin = origin.or(Some(idx));
+                    }
+                    EntryData::EnsureExists => {
+                        ensure_exists = true;
+                        origin = origin.or(Some(idx));
+                    }
+                }
+            }
+        }
+        drop(shard);
+        let base = self.base_value(location);
+        Ok(Resolved { value: finish(location, base, delta, ensure_exists), origin })
+    }
+
+    /// A slot reads as the latest of: its own last write, or zero after the account's
+    /// last storage wipe — whichever transaction came later.
+    fn resolve_storage(&self, slot: &Location, cleared: &Location, tx: TxIdx) -> Result<Resolved, Blocked> {
+        let last_write = self.latest_plain(slot, tx)?;
+        let last_clear = self.latest_plain(cleared, tx)?;
+        Ok(match (last_write, last_clear) {
+            (Some((w, v)), Some((c, _))) if w >= c => Resolved { value: v, origin: Some(w) },
+            (_, Some((c, _))) => Resolved { value: U256::ZERO, origin: Some(c) },
+            (Some((w, v)), None) => Resolved { value: v, origin: Some(w) },
+            (None, None) => Resolved { value: self.base_value(slot), origin: None },
+        })
+    }
+
+    fn latest_plain(&self, location: &Location, tx: TxIdx) -> Result<Option<(TxIdx, U256)>, Blocked> {
+        let shard = self.shard(location).read().unwrap();
+        let Some(versions) = shard.get(location) else { return Ok(None) };
+        match versions.range(..tx).next_back() {
+            None => Ok(None),
+            Some((&idx, entry)) => match entry.data {
+                EntryData::Write(v) => Ok(Some((idx, v))),
+                EntryData::Estimate => Err(Blocked(idx)),
+                // Only balance and code locations take lazy updates.
+                EntryData::Delta(_) | EntryData::EnsureExists => unreachable!("lazy entry at {location:?}"),
+            },
+        }
+    }
+
+    /// Publishes an incarnation's reads and writes. Returns whether it wrote a
+    /// location its previous incarnation did not (higher transactions must revalidate).
+    pub fn record(&self, tx: TxIdx, incarnation: usize, reads: Vec<Read>, writes: Vec<(Location, EntryData)>) -> bool {
+        let new_locations: Vec<Location> = writes.iter().map(|(l, _)| *l).collect();
+        for (location, data) in writes {
+            let mut shard = self.shard(&location).write().unwrap();
+            shard.entry(location).or_default().insert(tx, Entry { incarnation, data });
+        }
+        let mut previous = self.last_writes[tx].lock().unwrap();
+        let mut wrote_new = false;
+        for location in &new_locations {
+            if !previous.contains(location) {
+                wrote_new = true;
+                break;
+            }
+        }
+        for stale in previous.iter().filter(|l| !new_locations.contains(l)) {
+            let mut shard = self.shard(stale).write().unwrap();
+            if let Some(versions) = shard.get_mut(stale) {
+                versions.remove(&tx);
+            }
+        }
+        *previous = new_locations;
+        *self.last_reads[tx].lock().unwrap() = reads;
+        wrote_new
+    }
+
+    /// An aborted incarnation's writes become ESTIMATEs: readers wait instead of
+    /// reading values that are probably stale.
+    pub fn convert_writes_to_estimates(&self, tx: TxIdx) {
+        let written = self.last_writes[tx].lock().unwrap();
+        for location in written.iter() {
+            let mut shard = self.shard(location).write().unwrap();
+            if let Some(entry) = shard.get_mut(location).and_then(|v| v.get_mut(&tx)) {
+                entry.data = EntryData::Estimate;
+            }
+        }
+    }
+
+    /// Whether every value the last incarnation of `tx` read is still what it would read.
+    pub fn validate_read_set(&self, tx: TxIdx) -> bool {
+        let reads = self.last_reads[tx].lock().unwrap();
+        reads.iter().all(|read| match self.resolve(&read.location, tx) {
+            Ok(now) => now.value == read.value,
+            Err(Blocked(_)) => false,
+        })
+    }
+
+    /// The lower transactions whose writes the last incarnation of `tx` read.
+    pub fn dependencies(&self, tx: TxIdx) -> Vec<TxIdx> {
+        let reads = self.last_reads[tx].lock().unwrap();
+        let mut deps: Vec<TxIdx> = reads.iter().filter_map(|r| r.origin).collect();
+        deps.sort_unstable();
+        deps.dedup();
+        deps
+    }
+
+    #[allow(dead_code)]
+    fn incarnation_of(&self, location: &Location, tx: TxIdx) -> Option<usize> {
+        self.shard(location).read().unwrap().get(location)?.get(&tx).map(|e| e.incarnation)
+    }
+}
+
+fn finish(location: &Location, value: U256, delta: U256, ensure_exists: bool) -> U256 {
+    match location {
+        Location::Code(_) if ensure_exists && value == NO_ACCOUNT => U256::from_be_bytes(revm::primitives::KECCAK_EMPTY.0),
+        Location::Balance(_) => value.wrapping_add(delta),
+        _ => value,
+    }
+}
+
+pub fn code_hash_value(hash: B256) -> U256 {
+    U256::from_be_bytes(hash.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::WorldState;
+
+    fn addr(n: u8) -> Address {
+        Address::repeat_byte(n)
+    }
+
+    #[test]
+    fn reads_the_highest_lower_write_or_the_base() {
+        let base = WorldState::default();
+        let mv = MvMemory::new(&base, 4);
+        let loc = Location::Balance(addr(1));
+        mv.record(0, 0, vec![], vec![(loc, EntryData::Write(U256::from(10)))]);
+        mv.record(2, 0, vec![], vec![(loc, EntryData::Write(U256::from(30)))]);
+        assert_eq!(mv.resolve(&loc, 0).unwrap().value, U256::ZERO);
+        assert_eq!(mv.resolve(&loc, 2).unwrap(), Resolved { value: U256::from(10), origin: Some(0) });
+        assert_eq!(mv.resolve(&loc, 3).unwrap().value, U256::from(30));
+    }
+
+    #[test]
+    fn deltas_accumulate_onto_the_last_write_and_estimates_block() {
+        let base = WorldState::default();
+        let mv = MvMemory::new(&base, 4);
+        let loc = Location::Balance(addr(1));
+        mv.record(0, 0, vec![], vec![(loc, EntryData::Write(U256::from(100)))]);
+        mv.record(1, 0, vec![], vec![(loc, EntryData::Delta(U256::from(5)))]);
+        mv.record(2, 0, vec![], vec![(loc, EntryData::Delta(U256::from(7)))]);
+        assert_eq!(mv.resolve(&loc, 3).unwrap().value, U256::from(112));
+        mv.convert_writes_to_estimates(1);
+        assert_eq!(mv.resolve(&loc, 3), Err(Blocked(1)));
+        assert_eq!(mv.resolve(&loc, 1).unwrap().value, U256::from(100));
+    }
+
+    #[test]
+    fn a_storage_wipe_hides_older_slot_writes() {
+        let base = WorldState::default();
+        let mv = MvMemory::new(&base, 4);
+        let slot = Location::Storage(addr(1), U256::from(1));
+        mv.record(0, 0, vec![], vec![(slot, EntryData::Write(U256::from(9)))]);
+        mv.record(1, 0, vec![], vec![(Location::StorageCleared(addr(1)), EntryData::Write(U256::ZERO))]);
+        assert_eq!(mv.resolve(&slot, 1).unwrap().value, U256::from(9));
+        assert_eq!(mv.resolve(&slot, 2).unwrap().value, U256::ZERO);
+        mv.record(1, 1, vec![], vec![
+            (Location::StorageCleared(addr(1)), EntryData::Write(U256::ZERO)),
+            (slot, EntryData::Write(U256::from(4))),
+        ]);
+        assert_eq!(mv.resolve(&slot, 3).unwrap().value, U256::from(4));
+    }
+
+    #[test]
+    fn record_reports_new_locations_and_drops_stale_ones() {
+        let base = WorldState::default();
+        let mv = MvMemory::new(&base, 2);
+        let a = Location::Nonce(addr(1));
+        let b = Location::Nonce(addr(2));
+        assert!(mv.record(0, 0, vec![], vec![(a, EntryData::Write(U256::from(1)))]));
+        assert!(!mv.record(0, 1, vec![], vec![(a, EntryData::Write(U256::from(2)))]));
+        assert!(mv.record(0, 2, vec![], vec![(b, EntryData::Write(U256::from(3)))]));
+        assert_eq!(mv.resolve(&a, 1).unwrap().value, U256::ZERO);
+    }
+}

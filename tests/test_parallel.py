@@ -1,0 +1,175 @@
+"""Block-STM: parallel execution equals sequential execution, bit for bit, at every
+thread count, on the blocks that break naive parallel engines."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from Crypto.Hash import keccak
+
+import blockstm
+from tests.blocks import ALICE, COINBASE, ETHER, block, tx
+
+THREADS = (1, 2, 4, 8)
+# Each scenario runs this many times per thread count (race hunting).
+REPEATS = int(os.environ.get("BLOCKSTM_PARALLEL_REPEATS", "50"))
+
+COINBASE_BALANCE_TO_SLOT = "0x41316000355500"  # SSTORE(CALLDATALOAD(0), BALANCE(COINBASE))
+COUNTER = "0x60005460010160005500"  # slot0 += 1
+# CREATE2 factory: CREATE2(value 0, calldata as init code, salt 0); SSTORE(0, address)
+FACTORY = "0x36600060003760003660006000f560005500"
+# Child runtime: no calldata → slot0 += 1; any calldata → SELFDESTRUCT(caller)
+CHILD_RUNTIME = "36600e57600054600101600055005b33ff"
+# Child init code: SSTORE(1, 7), then return CHILD_RUNTIME
+CHILD_INIT = "0x600760015560118060106000396000f3" + CHILD_RUNTIME
+
+
+def keccak256(data: bytes) -> bytes:
+    return keccak.new(digest_bits=256, data=data).digest()
+
+
+def address(n: int) -> str:
+    return "0x" + (0xA0000 + n).to_bytes(20, "big").hex()
+
+
+def assert_same(seq, par):
+    assert par.receipts == seq.receipts
+    assert par.post_state == seq.post_state
+    assert par.state_root == seq.state_root
+    assert par.receipts_root == seq.receipts_root
+    assert par.logs_bloom == seq.logs_bloom
+    assert par.tx_changes == seq.tx_changes
+
+
+def check_parallel(fixture, repeats=REPEATS, threads=THREADS):
+    """Runs the block sequentially once and in parallel `repeats` times per thread
+    count; returns the sequential result and the stats of every parallel run."""
+    seq = blockstm.execute(fixture)
+    runs = []
+    for t in threads:
+        for _ in range(repeats):
+            par = blockstm.execute(fixture, mode="parallel", threads=t, parallel_threshold=0)
+            assert_same(seq, par)
+            assert par.stats["mode"] == "parallel" and par.stats["fallback"] is None
+            runs.append(par)
+    return seq, runs
+
+
+def raw_transfers(n):
+    pre = {address(i): {"balance": hex(ETHER), "nonce": "0x0"} for i in range(n)}
+    txs = [tx(sender=address(i), to=address(n + i), value=1000 + i, gas=21_000) for i in range(n)]
+    return block(txs, pre=pre)
+
+
+@pytest.mark.timeout(300)
+def test_independent_raw_transfers_never_reexecute():
+    fixture = raw_transfers(1_000)
+    seq, runs = check_parallel(fixture, repeats=max(1, REPEATS // 10))
+    assert all(r.stats["reexecutions"] == 0 for r in runs), [r.stats for r in runs if r.stats["reexecutions"]]
+    assert seq.post_state[COINBASE]["balance"] == 1_000 * 21_000 * 3
+
+
+def nonce_chain(n, gap_at=None):
+    txs = []
+    for i in range(n):
+        nonce = i + 1 if gap_at is not None and i >= gap_at else i
+        txs.append(tx(nonce=nonce, to=address(i), value=1, gas=21_000))
+    return block(txs)
+
+
+@pytest.mark.timeout(300)
+def test_same_sender_nonce_chain():
+    seq, _ = check_parallel(nonce_chain(200), repeats=max(1, REPEATS // 5))
+    assert seq.post_state[ALICE]["nonce"] == 200
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("threads", THREADS)
+def test_nonce_gap_raises_the_same_invalid_transaction(threads):
+    fixture = nonce_chain(200, gap_at=150)
+    with pytest.raises(blockstm.InvalidTransaction) as seq_err:
+        blockstm.execute(fixture)
+    assert (seq_err.value.index, seq_err.value.kind) == (150, "nonce_too_high")
+    for _ in range(max(1, REPEATS // 5)):
+        with pytest.raises(blockstm.InvalidTransaction) as par_err:
+            blockstm.execute(fixture, mode="parallel", threads=threads, parallel_threshold=0)
+        assert (par_err.value.index, par_err.value.kind) == (150, "nonce_too_high")
+
+
+READER = "0xbea0000000000000000000000000000000000001"
+
+
+@pytest.mark.timeout(300)
+def test_coinbase_paid_by_every_tx_read_at_50_and_99_and_sending_at_60():
+    pre = {address(i): {"balance": hex(ETHER), "nonce": "0x0"} for i in range(100)}
+    pre[READER] = {"balance": "0x0", "nonce": "0x1", "code": COINBASE_BALANCE_TO_SLOT}
+    pre[COINBASE] = {"balance": hex(ETHER), "nonce": "0x0"}
+    txs = [tx(sender=address(i), to=address(200 + i), value=1, gas=21_000) for i in range(100)]
+    txs[50] = tx(sender=address(50), to=READER, data="0x" + (50).to_bytes(32, "big").hex(), gas=100_000)
+    txs[99] = tx(sender=address(99), to=READER, data="0x" + (99).to_bytes(32, "big").hex(), gas=100_000)
+    txs[60] = tx(sender=COINBASE, to=address(260), value=12345, gas=21_000)
+    seq, _ = check_parallel(block(txs, pre=pre), repeats=max(1, REPEATS // 5))
+    storage = seq.post_state[READER]["storage"]
+    # The reads see every fee paid before them, exactly.
+    fees_before_50 = sum(r.gas_used for r in seq.receipts[:50]) * 3
+    assert storage[50] == ETHER + fees_before_50
+
+
+@pytest.mark.timeout(300)
+def test_hot_storage_slot_incremented_by_100_transactions():
+    counter = "0xc000000000000000000000000000000000000001"
+    pre = {address(i): {"balance": hex(ETHER), "nonce": "0x0"} for i in range(100)}
+    pre[counter] = {"balance": "0x0", "nonce": "0x1", "code": COUNTER}
+    txs = [tx(sender=address(i), to=counter, gas=60_000) for i in range(100)]
+    seq, _ = check_parallel(block(txs, pre=pre), repeats=max(1, REPEATS // 5))
+    assert seq.post_state[counter]["storage"] == {0: 100}
+
+
+def create2_address(factory: str, salt: int, init_code: str) -> str:
+    digest = keccak256(b"\xff" + bytes.fromhex(factory[2:]) + salt.to_bytes(32, "big")
+                       + keccak256(bytes.fromhex(init_code[2:])))
+    return "0x" + digest[12:].hex()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("fork", ["Shanghai", "Cancun"])
+def test_selfdestruct_then_redeploy_with_calls_around(fork):
+    factory = "0xfac0000000000000000000000000000000000001"
+    child = create2_address(factory, 0, CHILD_INIT)
+    pre = {address(i): {"balance": hex(ETHER), "nonce": "0x0"} for i in range(12)}
+    pre[factory] = {"balance": "0x0", "nonce": "0x1", "code": FACTORY}
+    steps = [
+        (factory, CHILD_INIT),  # deploy: slot1 = 7
+        (child, "0x"),           # slot0 = 1
+        (child, "0x"),           # slot0 = 2
+        (child, "0x01"),         # self-destruct (Cancun: only the balance moves)
+        (child, "0x"),           # call after destruction (no code before Cancun)
+        (factory, CHILD_INIT),  # redeploy at the same address
+        (child, "0x"),           # fresh storage: slot0 = 1
+        (child, "0x01"),         # destroy again
+        (factory, CHILD_INIT),  # and again
+        (child, "0x"),
+    ]
+    txs = [tx(sender=address(i), to=to, data=data, gas=300_000) for i, (to, data) in enumerate(steps)]
+    seq, runs = check_parallel(block(txs, pre=pre, fork=fork), repeats=max(1, REPEATS // 5))
+    assert all(r.stats["fallback"] is None for r in runs)
+    assert seq.receipts[0].status == 1
+    if fork == "Shanghai":
+        assert seq.post_state[child]["storage"] == {0: 1, 1: 7}
+    else:
+        # EIP-6780: the account survives its SELFDESTRUCTs; redeploys collide.
+        assert seq.post_state[child]["storage"] == {0: 5, 1: 7}
+
+
+def test_small_blocks_fall_back_to_sequential_and_say_why():
+    res = blockstm.execute(raw_transfers(3), mode="parallel", threads=2)
+    assert res.stats["mode"] == "sequential"
+    assert "threshold" in res.stats["fallback"]
+
+
+def test_dependencies_name_lower_transactions_read_from():
+    fixture = nonce_chain(20)
+    res = blockstm.execute(fixture, mode="parallel", threads=2, parallel_threshold=0)
+    assert res.dependencies[0] == []
+    assert all(i - 1 in deps and all(d < i for d in deps) for i, deps in enumerate(res.dependencies) if i)
