@@ -38,3 +38,9 @@ pub fn execute_block(json: &[u8], mode: Mode) -> Result<BlockOutput, EngineError
         Mode::Parallel { threads, threshold } => parallel::execute_parallel(&block, threads, threshold),
     }
 }
+
+/// Worker threads allocate constantly (multi-version entries, read sets). glibc grows a
+/// secondary thread's arena with one mprotect call per page run — thousands per block —
+/// which mimalloc avoids.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -197,7 +197,7 @@ fn execute(
         };
         let reads = std::mem::take(&mut evm.ctx.journaled_state.database.reads);
         *results[tx].lock().unwrap() = Some(result);
-        let wrote_new = mv.record(tx, incarnation, reads, writes);
+        let wrote_new = mv.record(tx, reads, writes);
         return Ok(scheduler.finish_execution(tx, incarnation, wrote_new));
     }
 }

@@ -10,7 +10,7 @@
 //! the same value.
 
 use alloy_primitives::{Address, B256, U256};
-use std::collections::{BTreeMap, HashMap};
+use alloy_primitives::map::{DefaultHashBuilder, HashMap};
 use std::hash::{BuildHasher, Hash};
 use std::sync::{Mutex, RwLock};
 
@@ -45,7 +45,6 @@ pub enum EntryData {
 
 #[derive(Clone, Copy, Debug)]
 struct Entry {
-    incarnation: usize,
     data: EntryData,
 }
 
@@ -70,11 +69,40 @@ pub struct Read {
 
 const SHARDS: usize = 64;
 
-type Versions = BTreeMap<TxIdx, Entry>;
+/// The entries of one location, sorted by transaction. Most locations are written by
+/// one or two transactions: a sorted vector costs far less memory than a tree.
+#[derive(Default)]
+struct Versions(Vec<(TxIdx, Entry)>);
+
+impl Versions {
+    fn insert(&mut self, tx: TxIdx, entry: Entry) {
+        match self.0.binary_search_by_key(&tx, |(i, _)| *i) {
+            Ok(at) => self.0[at].1 = entry,
+            Err(at) => self.0.insert(at, (tx, entry)),
+        }
+    }
+
+    fn remove(&mut self, tx: TxIdx) {
+        if let Ok(at) = self.0.binary_search_by_key(&tx, |(i, _)| *i) {
+            self.0.remove(at);
+        }
+    }
+
+    fn get_mut(&mut self, tx: TxIdx) -> Option<&mut Entry> {
+        let at = self.0.binary_search_by_key(&tx, |(i, _)| *i).ok()?;
+        Some(&mut self.0[at].1)
+    }
+
+    /// Entries of transactions below `tx`, highest first.
+    fn below(&self, tx: TxIdx) -> impl Iterator<Item = (TxIdx, &Entry)> {
+        let end = self.0.partition_point(|(i, _)| *i < tx);
+        self.0[..end].iter().rev().map(|(i, e)| (*i, e))
+    }
+}
 
 pub struct MvMemory<'a> {
     shards: Vec<RwLock<HashMap<Location, Versions>>>,
-    hasher: std::collections::hash_map::RandomState,
+    hasher: DefaultHashBuilder,
     base: &'a WorldState,
     /// Per transaction: what its last incarnation read and where it wrote.
     last_reads: Vec<Mutex<Vec<Read>>>,
@@ -84,7 +112,7 @@ pub struct MvMemory<'a> {
 impl<'a> MvMemory<'a> {
     pub fn new(base: &'a WorldState, txs: usize) -> Self {
         MvMemory {
-            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::default())).collect(),
             hasher: Default::default(),
             base,
             last_reads: (0..txs).map(|_| Mutex::new(Vec::new())).collect(),
@@ -120,7 +148,7 @@ impl<'a> MvMemory<'a> {
         let mut ensure_exists = false;
         let mut origin = None;
         if let Some(versions) = shard.get(location) {
-            for (&idx, entry) in versions.range(..tx).rev() {
+            for (idx, entry) in versions.below(tx) {
                 match entry.data {
                     EntryData::Estimate => return Err(Blocked(idx)),
                     EntryData::Write(v) => {
@@ -159,9 +187,10 @@ impl<'a> MvMemory<'a> {
     fn latest_plain(&self, location: &Location, tx: TxIdx) -> Result<Option<(TxIdx, U256)>, Blocked> {
         let shard = self.shard(location).read().unwrap();
         let Some(versions) = shard.get(location) else { return Ok(None) };
-        match versions.range(..tx).next_back() {
+        let latest = versions.below(tx).next().map(|(idx, entry)| (idx, entry.data));
+        match latest {
             None => Ok(None),
-            Some((&idx, entry)) => match entry.data {
+            Some((idx, data)) => match data {
                 EntryData::Write(v) => Ok(Some((idx, v))),
                 EntryData::Estimate => Err(Blocked(idx)),
                 // Only balance and code locations take lazy updates.
@@ -172,11 +201,11 @@ impl<'a> MvMemory<'a> {
 
     /// Publishes an incarnation's reads and writes. Returns whether it wrote a
     /// location its previous incarnation did not (higher transactions must revalidate).
-    pub fn record(&self, tx: TxIdx, incarnation: usize, reads: Vec<Read>, writes: Vec<(Location, EntryData)>) -> bool {
+    pub fn record(&self, tx: TxIdx, reads: Vec<Read>, writes: Vec<(Location, EntryData)>) -> bool {
         let new_locations: Vec<Location> = writes.iter().map(|(l, _)| *l).collect();
         for (location, data) in writes {
             let mut shard = self.shard(&location).write().unwrap();
-            shard.entry(location).or_default().insert(tx, Entry { incarnation, data });
+            shard.entry(location).or_default().insert(tx, Entry { data });
         }
         let mut previous = self.last_writes[tx].lock().unwrap();
         let mut wrote_new = false;
@@ -189,7 +218,7 @@ impl<'a> MvMemory<'a> {
         for stale in previous.iter().filter(|l| !new_locations.contains(l)) {
             let mut shard = self.shard(stale).write().unwrap();
             if let Some(versions) = shard.get_mut(stale) {
-                versions.remove(&tx);
+                versions.remove(tx);
             }
         }
         *previous = new_locations;
@@ -203,7 +232,7 @@ impl<'a> MvMemory<'a> {
         let written = self.last_writes[tx].lock().unwrap();
         for location in written.iter() {
             let mut shard = self.shard(location).write().unwrap();
-            if let Some(entry) = shard.get_mut(location).and_then(|v| v.get_mut(&tx)) {
+            if let Some(entry) = shard.get_mut(location).and_then(|v| v.get_mut(tx)) {
                 entry.data = EntryData::Estimate;
             }
         }
@@ -227,10 +256,6 @@ impl<'a> MvMemory<'a> {
         deps
     }
 
-    #[allow(dead_code)]
-    fn incarnation_of(&self, location: &Location, tx: TxIdx) -> Option<usize> {
-        self.shard(location).read().unwrap().get(location)?.get(&tx).map(|e| e.incarnation)
-    }
 }
 
 fn finish(location: &Location, value: U256, delta: U256, ensure_exists: bool) -> U256 {
@@ -259,8 +284,8 @@ mod tests {
         let base = WorldState::default();
         let mv = MvMemory::new(&base, 4);
         let loc = Location::Balance(addr(1));
-        mv.record(0, 0, vec![], vec![(loc, EntryData::Write(U256::from(10)))]);
-        mv.record(2, 0, vec![], vec![(loc, EntryData::Write(U256::from(30)))]);
+        mv.record(0, vec![], vec![(loc, EntryData::Write(U256::from(10)))]);
+        mv.record(2, vec![], vec![(loc, EntryData::Write(U256::from(30)))]);
         assert_eq!(mv.resolve(&loc, 0).unwrap().value, U256::ZERO);
         assert_eq!(mv.resolve(&loc, 2).unwrap(), Resolved { value: U256::from(10), origin: Some(0) });
         assert_eq!(mv.resolve(&loc, 3).unwrap().value, U256::from(30));
@@ -271,9 +296,9 @@ mod tests {
         let base = WorldState::default();
         let mv = MvMemory::new(&base, 4);
         let loc = Location::Balance(addr(1));
-        mv.record(0, 0, vec![], vec![(loc, EntryData::Write(U256::from(100)))]);
-        mv.record(1, 0, vec![], vec![(loc, EntryData::Delta(U256::from(5)))]);
-        mv.record(2, 0, vec![], vec![(loc, EntryData::Delta(U256::from(7)))]);
+        mv.record(0, vec![], vec![(loc, EntryData::Write(U256::from(100)))]);
+        mv.record(1, vec![], vec![(loc, EntryData::Delta(U256::from(5)))]);
+        mv.record(2, vec![], vec![(loc, EntryData::Delta(U256::from(7)))]);
         assert_eq!(mv.resolve(&loc, 3).unwrap().value, U256::from(112));
         mv.convert_writes_to_estimates(1);
         assert_eq!(mv.resolve(&loc, 3), Err(Blocked(1)));
@@ -285,11 +310,11 @@ mod tests {
         let base = WorldState::default();
         let mv = MvMemory::new(&base, 4);
         let slot = Location::Storage(addr(1), U256::from(1));
-        mv.record(0, 0, vec![], vec![(slot, EntryData::Write(U256::from(9)))]);
-        mv.record(1, 0, vec![], vec![(Location::StorageCleared(addr(1)), EntryData::Write(U256::ZERO))]);
+        mv.record(0, vec![], vec![(slot, EntryData::Write(U256::from(9)))]);
+        mv.record(1, vec![], vec![(Location::StorageCleared(addr(1)), EntryData::Write(U256::ZERO))]);
         assert_eq!(mv.resolve(&slot, 1).unwrap().value, U256::from(9));
         assert_eq!(mv.resolve(&slot, 2).unwrap().value, U256::ZERO);
-        mv.record(1, 1, vec![], vec![
+        mv.record(1, vec![], vec![
             (Location::StorageCleared(addr(1)), EntryData::Write(U256::ZERO)),
             (slot, EntryData::Write(U256::from(4))),
         ]);
@@ -302,9 +327,9 @@ mod tests {
         let mv = MvMemory::new(&base, 2);
         let a = Location::Nonce(addr(1));
         let b = Location::Nonce(addr(2));
-        assert!(mv.record(0, 0, vec![], vec![(a, EntryData::Write(U256::from(1)))]));
-        assert!(!mv.record(0, 1, vec![], vec![(a, EntryData::Write(U256::from(2)))]));
-        assert!(mv.record(0, 2, vec![], vec![(b, EntryData::Write(U256::from(3)))]));
+        assert!(mv.record(0, vec![], vec![(a, EntryData::Write(U256::from(1)))]));
+        assert!(!mv.record(0, vec![], vec![(a, EntryData::Write(U256::from(2)))]));
+        assert!(mv.record(0, vec![], vec![(b, EntryData::Write(U256::from(3)))]));
         assert_eq!(mv.resolve(&a, 1).unwrap().value, U256::ZERO);
     }
 }
