@@ -11,7 +11,7 @@ DEPS   := $(VENV)/.deps-installed
 WORKERS ?= auto
 PYTEST_ARGS ?=
 
-.PHONY: setup build gate test test-python test-rust clean
+.PHONY: setup build gate test test-rust clean
 
 setup: build
 
@@ -31,8 +31,12 @@ test-rust:
 	cargo test --release --manifest-path engine/Cargo.toml --lib
 
 # The pre-merge gate: bounded, deterministic.
+# State tests: a deterministic sample covering every fork and folder (the full corpus
+# runs in `make test`); mainnet blocks, unit tests and generators in full.
+GATE_STATE_SAMPLE ?= 2000
 gate: build
-	$(PYTEST) -m "not slow and not nightly" -p no:cacheprovider -n $(WORKERS) $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow and not nightly" -p no:cacheprovider -n $(WORKERS) \
+		--state-tests-sample $(GATE_STATE_SAMPLE) $(PYTEST_ARGS)
 
 # Everything CI runs.
 test: build test-rust

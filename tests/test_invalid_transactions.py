@@ -74,3 +74,9 @@ def test_invalid_transaction_pickles_with_its_attributes():
     import pickle
     err = pickle.loads(pickle.dumps(blockstm.InvalidTransaction("m", 3, "nonce_too_low")))
     assert (err.index, err.kind, str(err)) == (3, "nonce_too_low", "m")
+
+
+def test_gas_price_above_u128_is_unaffordable_not_malformed():
+    with pytest.raises(blockstm.InvalidTransaction) as info:
+        blockstm.execute(block([tx(gas=21_000, gasPrice=hex(2**200))]))
+    assert (info.value.index, info.value.kind) == (0, "insufficient_funds")

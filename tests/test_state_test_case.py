@@ -4,31 +4,18 @@ the logs hash equal the ones the test was filled with."""
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 import blockstm
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def state_tests_dir() -> Path | None:
-    candidates = [os.environ.get("ETHEREUM_TESTS"), REPO / "ethereum-tests", REPO.parent / "shared" / "ethereum-tests"]
-    for root in filter(None, candidates):
-        for sub in ("Cancun/GeneralStateTests", "GeneralStateTests"):
-            if (Path(root) / sub).is_dir() and any((Path(root) / sub).iterdir()):
-                return Path(root) / sub
-    return None
+from conformance.data import find_state_tests, in_ci
 
 
 def test_add11_cancun_state_root_matches_its_hash():
-    folder = state_tests_dir()
-    if folder is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("ethereum/tests data not found (set ETHEREUM_TESTS)")
-        pytest.skip("ethereum/tests data not found")
+    lookup = find_state_tests()
+    if lookup.path is None:
+        (pytest.fail if in_ci() else pytest.skip)(lookup.describe_missing())
+    folder = lookup.path
     test = json.loads((folder / "stExample" / "add11.json").read_text())["add11"]
     t = test["transaction"]
     (post,) = test["post"]["Cancun"]

@@ -38,6 +38,9 @@ pub struct BlockHeader {
 #[derive(Clone, Debug)]
 pub struct Transaction {
     pub env: TxEnv,
+    /// A fee field above 2**128-1 (legal in a signed transaction, beyond revm's u128):
+    /// no balance can pay it, so the transaction is rejected as unaffordable.
+    pub fee_overflow: bool,
     /// The EIP-2718 type: it decides the receipt's encoding.
     pub tx_type: u8,
 }
@@ -214,11 +217,17 @@ fn parse_transaction(value: &Value, path: &str, _fork: Fork) -> Result<Transacti
         .transpose()?
         .unwrap_or_default();
     let gas_limit = parse_u64(required(obj, path, "gasLimit")?, &f("gasLimit"))?;
-    let max_fee = optional(obj, "maxFeePerGas").map(|v| parse_u128(v, &f("maxFeePerGas"))).transpose()?;
-    let priority_fee = optional(obj, "maxPriorityFeePerGas")
-        .map(|v| parse_u128(v, &f("maxPriorityFeePerGas")))
-        .transpose()?;
-    let gas_price = optional(obj, "gasPrice").map(|v| parse_u128(v, &f("gasPrice"))).transpose()?;
+    let mut fee_overflow = false;
+    let mut fee = |name: &str| -> Result<Option<u128>, FixtureError> {
+        let Some(v) = optional(obj, name) else { return Ok(None) };
+        let wide = parse_u256(v, &f(name))?;
+        fee_overflow |= wide > U256::from(u128::MAX);
+        Ok(Some(u128::try_from(wide).unwrap_or(u128::MAX)))
+    };
+    let max_fee = fee("maxFeePerGas")?;
+    let priority_fee = fee("maxPriorityFeePerGas")?;
+    let gas_price = fee("gasPrice")?;
+    let max_fee_per_blob_gas = fee("maxFeePerBlobGas")?;
     let (gas_price, gas_priority_fee) = match (gas_price, max_fee, priority_fee) {
         (Some(p), None, None) => (p, None),
         (None, Some(m), Some(p)) => (m, Some(p)),
@@ -241,9 +250,6 @@ fn parse_transaction(value: &Value, path: &str, _fork: Fork) -> Result<Transacti
                 .map(|(i, h)| parse_b256(h, &format!("{path}.blobVersionedHashes[{i}]")))
                 .collect::<Result<Vec<_>, _>>()
         })
-        .transpose()?;
-    let max_fee_per_blob_gas = optional(obj, "maxFeePerBlobGas")
-        .map(|v| parse_u128(v, &f("maxFeePerBlobGas")))
         .transpose()?;
     // An explicit null means "no chain id" (a pre-EIP-155 legacy transaction).
     let chain_id = match obj.get("chainId") {
@@ -280,7 +286,7 @@ fn parse_transaction(value: &Value, path: &str, _fork: Fork) -> Result<Transacti
         max_fee_per_blob_gas: max_fee_per_blob_gas.unwrap_or_default(),
         ..TxEnv::default()
     };
-    Ok(Transaction { env, tx_type })
+    Ok(Transaction { env, tx_type, fee_overflow })
 }
 
 fn parse_access_list(value: &Value, path: &str) -> Result<AccessList, FixtureError> {
@@ -400,11 +406,6 @@ fn parse_u256(v: &Value, path: &str) -> Result<U256, FixtureError> {
 fn parse_u64(v: &Value, path: &str) -> Result<u64, FixtureError> {
     let n = parse_u256(v, path)?;
     u64::try_from(n).map_err(|_| FixtureError::new(path, format!("value out of range (> 2**64-1): {n:#x}")))
-}
-
-fn parse_u128(v: &Value, path: &str) -> Result<u128, FixtureError> {
-    let n = parse_u256(v, path)?;
-    u128::try_from(n).map_err(|_| FixtureError::new(path, format!("value out of range (> 2**128-1): {n:#x}")))
 }
 
 fn parse_hex_bytes(v: &Value, path: &str) -> Result<Vec<u8>, FixtureError> {

@@ -83,6 +83,13 @@ impl BlockBudget {
                 message: "a blob transaction cannot create a contract".into(),
             });
         }
+        if tx.fee_overflow {
+            return Err(InvalidTx {
+                index,
+                kind: InvalidTxKind::InsufficientFunds,
+                message: "a fee field above 2**128-1: no balance can pay gas at that price".into(),
+            });
+        }
         let gas_limit = tx.env.gas_limit;
         if gas_limit > self.gas_limit {
             return Err(InvalidTx {

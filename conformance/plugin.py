@@ -1,0 +1,365 @@
+"""pytest wiring of the conformance suite: options, shared session state, the
+parametrisation of both test modules, and the end-of-run summary.
+
+Loaded from the root conftest (``pytest_plugins = ["conformance.plugin"]``) or with
+``-p conformance.plugin``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from . import data, known_failures
+from .data import Lookup
+from .mainnet import MainnetBlock, list_blocks, load_block
+from .statetests import FORKS, CaseLoader, CaseRef, StateCase, load_index, sample
+
+MODES = ("seq", "par")
+
+
+def _default_threads() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "blockstm conformance (ethereum/tests, mainnet blocks)")
+    group.addoption("--ethereum-tests", metavar="PATH", default=None,
+                    help="ethereum/tests checkout (or its GeneralStateTests folder); "
+                         "default: $ETHEREUM_TESTS, ./ethereum-tests, ../shared/ethereum-tests")
+    group.addoption("--mainnet-blocks", metavar="PATH", default=None,
+                    help="mainnet block folders; default: $MAINNET_BLOCKS, ../shared/mainnet-blocks")
+    group.addoption("--engine-threads", metavar="N", type=int, default=None,
+                    help="worker threads of parallel runs (default: every core)")
+    group.addoption("--rerun-parallel", metavar="K", type=int, default=3,
+                    help="parallel runs per mainnet block and thread count (default 3)")
+    group.addoption("--state-tests-sample", metavar="N", type=int, default=0,
+                    help="run a deterministic sample of about N state-test cases covering "
+                         "every folder and fork (0 = all, the default)")
+
+
+@dataclass
+class Conformance:
+    """Per-session state shared by the test modules and the summary."""
+
+    config: pytest.Config
+    threads: int
+    reruns: int
+    sample_size: int
+    started: float = field(default_factory=time.perf_counter)
+    _state_lookup: Lookup | None = None
+    _mainnet_lookup: Lookup | None = None
+    _loader: CaseLoader | None = None
+    _last_case: StateCase | None = None
+    state_total: int = 0  # cases in the corpus (before sampling)
+    sequential_digests: dict = field(default_factory=dict)  # block number → digest
+    # nodeid → (key, outcome, seconds); key: ("state", fork, mode) or ("mainnet", number, variant)
+    outcomes: dict = field(default_factory=dict)
+    mainnet_records: dict = field(default_factory=dict)  # nodeid → record dict
+
+    def __repr__(self) -> str:  # the default would print every outcome in tracebacks
+        return f"Conformance(threads={self.threads}, reruns={self.reruns}, sample={self.sample_size})"
+
+    # -- data ---------------------------------------------------------------------
+    @property
+    def state_lookup(self) -> Lookup:
+        if self._state_lookup is None:
+            self._state_lookup = data.find_state_tests(self.config.getoption("--ethereum-tests"))
+        return self._state_lookup
+
+    @property
+    def mainnet_lookup(self) -> Lookup:
+        if self._mainnet_lookup is None:
+            self._mainnet_lookup = data.find_mainnet_blocks(self.config.getoption("--mainnet-blocks"))
+        return self._mainnet_lookup
+
+    def state_refs(self) -> list[CaseRef]:
+        refs = load_index(self.state_lookup.path, data.cache_dir())
+        self.state_total = len(refs)
+        return sample(refs, self.sample_size) if self.sample_size else refs
+
+    def state_case(self, ref: CaseRef) -> StateCase:
+        # Both modes of a case run back to back: build its fixture once.
+        last = self._last_case
+        if last is not None and last.ref == ref:
+            return last
+        if self._loader is None:
+            self._loader = CaseLoader(self.state_lookup.path)
+        self._last_case = self._loader.case(ref)
+        return self._last_case
+
+    def mainnet_block(self, number: int) -> MainnetBlock:
+        return _cached_block(str(self.mainnet_lookup.path), number)
+
+
+_block_cache: dict[tuple[str, int], MainnetBlock] = {}
+
+
+def _cached_block(blocks_dir: str, number: int) -> MainnetBlock:
+    key = (blocks_dir, number)
+    if key not in _block_cache:
+        _block_cache.clear()  # blocks run one after another: keep one parsed block
+        _block_cache[key] = load_block(Path(blocks_dir), number)
+    return _block_cache[key]
+
+
+_STASH = pytest.StashKey[Conformance]()
+
+
+def get(config: pytest.Config) -> Conformance:
+    return config.stash[_STASH]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    threads = config.getoption("--engine-threads") or _default_threads()
+    conf = Conformance(
+        config=config,
+        threads=max(1, threads),
+        reruns=max(1, config.getoption("--rerun-parallel")),
+        sample_size=max(0, config.getoption("--state-tests-sample")),
+    )
+    config.stash[_STASH] = conf
+    config.pluginmanager.register(_Reporter(conf), "conformance-reporter")
+
+
+def missing_data(lookup: Lookup) -> None:
+    """Fails (CI) or skips (elsewhere) a test whose corpus is absent, loudly."""
+    message = lookup.describe_missing()
+    if data.in_ci():
+        pytest.fail(message + "\n(CI=true: missing conformance data is a failure)", pytrace=False)
+    pytest.skip(message)
+
+
+def require_engine():
+    """The blockstm module; without it: a failure in CI, a skip elsewhere."""
+    try:
+        import blockstm
+    except ImportError as exc:
+        message = f"blockstm is not importable ({exc}); build and install the wheel first"
+        if data.in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return blockstm
+
+
+def not_implemented(exc: BaseException) -> bool:
+    """The engine's "parallel mode not implemented yet": a NotImplementedError, or an
+    EngineError saying so (what the first engine builds raise)."""
+    if isinstance(exc, NotImplementedError):
+        return True
+    return type(exc).__name__ == "EngineError" and "not implemented" in str(exc).lower()
+
+
+@pytest.fixture(scope="session")
+def conformance(request: pytest.FixtureRequest) -> Conformance:
+    return get(request.config)
+
+
+@pytest.fixture(scope="session")
+def engine():
+    return require_engine()
+
+
+# ---- parametrisation ----------------------------------------------------------------
+
+
+class StateCaseItem(pytest.Item):
+    """One state-test case in one mode. A plain Item, not a parametrised function:
+    202,322 of them are collected, and the fixture machinery would cost more than the
+    engine (about 4x the collection time and a millisecond per item)."""
+
+    def __init__(self, *, ref: CaseRef | None, mode: str, func, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.ref = ref
+        self.mode = mode
+        self.func = func
+        # "-k par" would also match every "Paris" case: these select a mode exactly.
+        self.extra_keyword_matches.add("sequential" if mode == "seq" else "parallel")
+
+    def runtest(self) -> None:
+        self.func(self.ref, self.mode, get(self.config))
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+    def _traceback_filter(self, excinfo):
+        # Show the traceback from the test function on, as pytest does for functions.
+        traceback = excinfo.traceback
+        for i, entry in enumerate(traceback):
+            if entry.frame.code.raw is self.func.__code__:
+                return traceback[i:].filter(excinfo)
+        return traceback.filter(excinfo)
+
+
+def state_cases(func):
+    """Marks the module function that checks one state-test case; the plugin turns it
+    into one StateCaseItem per (case, mode): ``func(ref, mode, conformance)``."""
+    func.conformance_state_cases = True
+    return func
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector, name: str, obj):
+    if not getattr(obj, "conformance_state_cases", False):
+        return None
+    conf = get(collector.config)
+    if conf.state_lookup.path is None:
+        return [StateCaseItem.from_parent(collector, name=f"{name}[ethereum-tests-missing]",
+                                          ref=None, mode="seq", func=obj)]
+    items = []
+    for ref in conf.state_refs():
+        case_id = ref.id
+        for mode in MODES:
+            item = StateCaseItem.from_parent(collector, name=f"{name}[{case_id}-{mode}]", ref=ref, mode=mode, func=obj)
+            reason = known_failures.state_reason(ref, mode)
+            if reason:
+                item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+            if known_failures.state_slow_reason(ref, mode):
+                item.add_marker(pytest.mark.slow)
+            items.append(item)
+    return items
+
+
+def mainnet_variants(conf: Conformance) -> list[tuple[str, int]]:
+    """("seq", 1) then one parallel variant per distinct thread count: 2 and --engine-threads."""
+    variants = [("seq", 1)]
+    for threads in sorted({2, conf.threads}):
+        variants.append((f"par-t{threads}", threads))
+    return variants
+
+
+def mainnet_params(config: pytest.Config) -> list:
+    conf = get(config)
+    if conf.mainnet_lookup.path is None:
+        return [pytest.param(None, "seq", 1, id="mainnet-blocks-missing")]
+    params = []
+    for number in list_blocks(conf.mainnet_lookup.path):
+        for variant, threads in mainnet_variants(conf):
+            reason = known_failures.mainnet_reason(number, variant)
+            marks = (pytest.mark.xfail(strict=True, reason=reason),) if reason else ()
+            params.append(pytest.param(number, variant, threads, id=f"{number}-{variant}", marks=marks))
+    return params
+
+
+# ---- outcomes and the summary -------------------------------------------------------
+
+_STATE_NODE = re.compile(r"::test_state\[(?P<case>.*)\[(?P<fork>[A-Za-z0-9]+)-d\d+g\d+v\d+\]-(?P<mode>seq|par)\]$")
+_MAINNET_NODE = re.compile(r"::test_mainnet_block\[(?P<number>\d+)-(?P<variant>[a-z0-9-]+)\]$")
+_RANK = {"failed": 4, "xpassed": 3, "xfailed": 2, "skipped": 1, "passed": 0}
+
+
+def _outcome(report: pytest.TestReport) -> str | None:
+    if report.when == "call" or report.outcome != "passed":
+        if report.failed:
+            return "failed"
+        if report.skipped:
+            return "xfailed" if hasattr(report, "wasxfail") else "skipped"
+        return "xpassed" if hasattr(report, "wasxfail") else "passed"
+    return None
+
+
+class _Reporter:
+    """Collects every conformance item's outcome (on the xdist controller too, where
+    reports arrive from the workers) and prints the summary."""
+
+    def __init__(self, conf: Conformance) -> None:
+        self.conf = conf
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.conf.started = time.perf_counter()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        conf = self.conf
+        outcome = _outcome(report)
+        if outcome is None:
+            return
+        node = report.nodeid
+        if (m := _STATE_NODE.search(node)) is not None:
+            key = ("state", m["fork"], m["mode"])
+        elif (m := _MAINNET_NODE.search(node)) is not None:
+            key = ("mainnet", int(m["number"]), m["variant"])
+            for name, value in report.user_properties:
+                if name == "conformance_mainnet":
+                    conf.mainnet_records[node] = value
+        else:
+            return
+        previous = conf.outcomes.get(node)
+        duration = report.duration + (previous[2] if previous else 0.0)
+        if previous is not None and _RANK[outcome] < _RANK[previous[1]]:
+            outcome = previous[1]  # a failed setup or teardown outranks a passed call
+        conf.outcomes[node] = (key, outcome, duration)
+
+    def pytest_terminal_summary(self, terminalreporter, exitstatus, config: pytest.Config) -> None:
+        conf = self.conf
+        missing = [lk for lk in (conf._state_lookup, conf._mainnet_lookup) if lk is not None and lk.path is None]
+        if not conf.outcomes and not missing:
+            return
+        tr = terminalreporter
+        wall = time.perf_counter() - conf.started
+        tr.write_sep("=", "conformance summary")
+        state = [(k, o, d) for k, o, d in conf.outcomes.values() if k[0] == "state"]
+        if state:
+            _state_summary(tr, conf, state)
+        mainnet = {n: v for n, v in conf.outcomes.items() if v[0][0] == "mainnet"}
+        if mainnet:
+            _mainnet_summary(tr, conf, mainnet)
+        for lookup in missing:
+            tr.write_line("MISSING DATA: " + lookup.describe_missing(), red=True, bold=True)
+        tr.write_line(f"wall time {wall:.1f} s; engine threads for parallel runs: {conf.threads}")
+
+
+def _state_summary(tr, conf: Conformance, rows) -> None:
+    counts: dict = defaultdict(lambda: defaultdict(int))
+    seconds: dict = defaultdict(float)
+    for (_, fork, mode), outcome, duration in rows:
+        counts[(fork, mode)][outcome] += 1
+        seconds[mode] += duration
+    cols = ("passed", "failed", "xfailed", "skipped")
+    sampled = f" (sample of {conf.sample_size} requested)" if conf.sample_size else ""
+    tr.write_line(f"GeneralStateTests{sampled}: {conf.state_lookup.path}")
+    header = f"{'fork':<18}" + "".join(f"{m + ' ' + c:>13}" for m in MODES for c in cols)
+    tr.write_line(header)
+    totals: dict = defaultdict(int)
+    order = {f: i for i, f in enumerate(FORKS)}
+    for fork in sorted({f for f, _ in counts}, key=lambda f: order.get(f, 99)):
+        line = f"{fork:<18}"
+        for mode in MODES:
+            for c in cols:
+                n = counts[(fork, mode)][c]
+                totals[(mode, c)] += n
+                line += f"{n:>13}"
+        tr.write_line(line)
+    tr.write_line(f"{'total':<18}" + "".join(f"{totals[(m, c)]:>13}" for m in MODES for c in cols))
+    tr.write_line("time in tests: " + ", ".join(f"{m} {seconds[m]:.1f} s" for m in MODES if m in seconds))
+    slowest = sorted(((d, n) for n, (k, _, d) in conf.outcomes.items() if k[0] == "state"), reverse=True)[:10]
+    if slowest and slowest[0][0] >= 1.0:
+        tr.write_line("slowest cases:")
+        for seconds_taken, node in slowest:
+            if seconds_taken < 1.0:
+                break
+            tr.write_line(f"  {seconds_taken:8.1f} s  {node.split('::', 1)[-1]}")
+
+
+def _mainnet_summary(tr, conf: Conformance, items: dict) -> None:
+    tr.write_line(f"mainnet blocks: {conf.mainnet_lookup.path}")
+    tr.write_line(f"{'block':>10} {'fork':<18}{'variant':<9}{'txs':>6}{'gas':>11}  "
+                  f"{'mode used':<22}{'reexec':>7}{'time s':>8}  result")
+    def sort_key(item):
+        (_, number, variant), _, _ = item[1]
+        return (number, variant != "seq", variant)
+    for node, ((_, number, variant), outcome, duration) in sorted(items.items(), key=sort_key):
+        rec = conf.mainnet_records.get(node, {})
+        tr.write_line(
+            f"{number:>10} {rec.get('fork', '?'):<18}{variant:<9}{rec.get('txs', '?'):>6}"
+            f"{rec.get('gas', '?'):>11}  {rec.get('mode_used', '?'):<22}{rec.get('reexecutions', '-'):>7}"
+            f"{duration:>8.2f}  {outcome}"
+        )
