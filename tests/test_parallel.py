@@ -118,12 +118,8 @@ def test_coinbase_paid_by_every_tx_read_at_50_and_99_and_sending_at_60():
 
 @pytest.mark.timeout(300)
 def test_hot_storage_slot_incremented_by_100_transactions():
-    counter = "0xc000000000000000000000000000000000000001"
-    pre = {address(i): {"balance": hex(ETHER), "nonce": "0x0"} for i in range(100)}
-    pre[counter] = {"balance": "0x0", "nonce": "0x1", "code": COUNTER}
-    txs = [tx(sender=address(i), to=counter, gas=60_000) for i in range(100)]
-    seq, _ = check_parallel(block(txs, pre=pre), repeats=max(1, REPEATS // 5))
-    assert seq.post_state[counter]["storage"] == {0: 100}
+    seq, _ = check_parallel(hot_counter(100), repeats=max(1, REPEATS // 5))
+    assert seq.post_state["0xc000000000000000000000000000000000000001"]["storage"] == {0: 100}
 
 
 def create2_address(factory: str, salt: int, init_code: str) -> str:
@@ -168,8 +164,20 @@ def test_small_blocks_fall_back_to_sequential_and_say_why():
     assert "threshold" in res.stats["fallback"]
 
 
+def hot_counter(n):
+    counter = "0xc000000000000000000000000000000000000001"
+    pre = {address(i): {"balance": hex(ETHER), "nonce": "0x0"} for i in range(n)}
+    pre[counter] = {"balance": "0x0", "nonce": "0x1", "code": COUNTER}
+    return block([tx(sender=address(i), to=counter, gas=60_000) for i in range(n)], pre=pre)
+
+
 def test_dependencies_name_lower_transactions_read_from():
-    fixture = nonce_chain(20)
-    res = blockstm.execute(fixture, mode="parallel", threads=2, parallel_threshold=0)
+    res = blockstm.execute(hot_counter(20), mode="parallel", threads=2, parallel_threshold=0)
     assert res.dependencies[0] == []
     assert all(i - 1 in deps and all(d < i for d in deps) for i, deps in enumerate(res.dependencies) if i)
+
+
+def test_lazy_transfers_make_a_nonce_chain_independent():
+    res = blockstm.execute(nonce_chain(200), mode="parallel", threads=2, parallel_threshold=0)
+    assert res.stats["lazy_transfers"] == 200
+    assert res.stats["reexecutions"] == 0 and res.dependencies == [[]] * 200

@@ -298,6 +298,7 @@ impl BlockResult {
         d.set_item("validations", s.validations)?;
         d.set_item("validation_failures", s.validation_failures)?;
         d.set_item("dependency_waits", s.dependency_waits)?;
+        d.set_item("lazy_transfers", s.lazy_transfers)?;
         d.set_item("fallback", s.fallback.clone())?;
         d.set_item("elapsed_ns", s.elapsed_ns)?;
         d.set_item("transactions", self.out.receipts.len())?;

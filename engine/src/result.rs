@@ -19,6 +19,8 @@ pub struct Stats {
     pub validations: u64,
     pub validation_failures: u64,
     pub dependency_waits: u64,
+    /// Transactions settled as lazy raw transfers (parallel mode).
+    pub lazy_transfers: u64,
     pub fallback: Option<String>,
     pub elapsed_ns: u64,
 }

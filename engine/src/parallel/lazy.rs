@@ -111,3 +111,127 @@ pub fn write_set(changes: &TxChanges, db: &VmDb<'_>, coinbase: Address, lazy_fee
     writes
 }
 
+
+/// *Lazy raw transfers.* A value transfer to an account without code runs no EVM code:
+/// its effects follow from the transaction alone — the sender's nonce becomes
+/// `nonce + 1`, its balance drops by `gas × price + value`, the recipient's rises by
+/// `value`. So it is executed without reading the sender at all: it publishes an
+/// absolute nonce and balance deltas, and transfers sharing accounts — a chain of
+/// nonces from one sender included — run in parallel. Its only read is the
+/// recipient's code (a contract there would run code).
+///
+/// The nonce and balance checks are not skipped but moved: assembly walks the block in
+/// order with the exact state, checks them there and, if one fails, replays that
+/// transaction with revm to raise exactly the error sequential execution raises.
+#[derive(Clone, Debug)]
+pub struct LazyTransfer {
+    pub sender: Address,
+    pub recipient: Address,
+    pub value: U256,
+    pub nonce: u64,
+    pub gas_used: u64,
+    /// Gas at the effective price plus value: what the sender pays in the end.
+    pub sender_cost: U256,
+    /// Gas limit at the maximum price plus value: what the sender must hold up front.
+    pub upfront: U256,
+    pub coinbase_fee: U256,
+}
+
+/// Whether the current transaction of `evm` can run as a lazy transfer, and its effects.
+/// `None` means "run it on revm": anything unusual (code, precompile, the coinbase, a
+/// zero fee, a rule revm would reject) takes the exact path.
+pub fn lazy_transfer(evm: &mut ParEvm<'_>, coinbase: Address) -> Result<Option<LazyTransfer>, ReadError> {
+    let ctx = &evm.ctx;
+    let tx = &ctx.tx;
+    let spec = ctx.cfg.spec;
+    let Some(recipient) = tx.kind.to().copied() else { return Ok(None) };
+    let sender = tx.caller;
+    if tx.tx_type > 2
+        || tx.value.is_zero()
+        || tx.nonce >= u64::MAX - 1
+        || recipient == sender
+        || recipient == coinbase
+        || sender == coinbase
+        || !spec.is_enabled_in(SpecId::SPURIOUS_DRAGON)
+    {
+        return Ok(None);
+    }
+    let precompiles = revm::precompile::Precompiles::new(revm::precompile::PrecompileSpecId::from_spec_id(spec));
+    if precompiles.contains(&recipient) {
+        return Ok(None);
+    }
+    let basefee = ctx.block.basefee as u128;
+    let effective_price = tx.effective_gas_price(basefee);
+    let coinbase_price =
+        if spec.is_enabled_in(SpecId::LONDON) { effective_price.saturating_sub(basefee) } else { effective_price };
+    let max_price = tx.gas_price;
+    let (value, nonce, gas_limit) = (tx.value, tx.nonce, tx.gas_limit);
+    // revm's own state-independent checks (fees, chain id, type, intrinsic gas).
+    let handler = LazyBeneficiaryHandler { lazy_fee: Cell::new(None), _db: PhantomData };
+    // (Not `Handler::validate`: that also checks and charges the sender, reading it.)
+    if handler.validate_env(evm).is_err() {
+        return Ok(None);
+    }
+    let Ok(initial) = handler.validate_initial_tx_gas(evm) else { return Ok(None) };
+    let gas_used = initial.initial_total_gas();
+    let coinbase_fee = U256::from(coinbase_price) * U256::from(gas_used);
+    let Some(upfront) = (U256::from(gas_limit) * U256::from(max_price)).checked_add(value) else { return Ok(None) };
+    if coinbase_fee.is_zero() {
+        return Ok(None);
+    }
+    let code = evm.ctx.journaled_state.database.read(Location::Code(recipient))?;
+    if code != super::mv_memory::NO_ACCOUNT && code != code_hash_value(revm::primitives::KECCAK_EMPTY) {
+        return Ok(None);
+    }
+    let sender_cost = U256::from(effective_price) * U256::from(gas_used) + value;
+    Ok(Some(LazyTransfer { sender, recipient, value, nonce, gas_used, sender_cost, upfront, coinbase_fee }))
+}
+
+/// The multi-version writes of a lazy transfer: no read-modify-write anywhere.
+pub fn transfer_writes(t: &LazyTransfer, coinbase: Address) -> Vec<(Location, EntryData)> {
+    vec![
+        (Location::Nonce(t.sender), EntryData::Write(U256::from(t.nonce + 1))),
+        (Location::Balance(t.sender), EntryData::Delta(U256::ZERO.wrapping_sub(t.sender_cost))),
+        (Location::Balance(t.recipient), EntryData::Delta(t.value)),
+        (Location::Code(t.recipient), EntryData::EnsureExists),
+        (Location::Balance(coinbase), EntryData::Delta(t.coinbase_fee)),
+        (Location::Code(coinbase), EntryData::EnsureExists),
+    ]
+}
+
+/// Applies a lazy transfer at its position, if the sender passes the checks revm
+/// would make there; returns its changes (the coinbase fee is left to the caller).
+pub fn settle_transfer(state: &mut crate::state::WorldState, t: &LazyTransfer) -> Option<TxChanges> {
+    use crate::state::Account;
+    use revm::primitives::KECCAK_EMPTY;
+    let sender = state.accounts.get(&t.sender)?;
+    if sender.code_hash != KECCAK_EMPTY || sender.nonce != t.nonce || sender.balance < t.upfront {
+        return None;
+    }
+    let sender = state.accounts.get_mut(&t.sender)?;
+    sender.nonce += 1;
+    sender.balance -= t.sender_cost;
+    let sender_change = updated(sender);
+    let recipient = state.accounts.entry(t.recipient).or_insert_with(|| Account {
+        balance: U256::ZERO,
+        nonce: 0,
+        code_hash: KECCAK_EMPTY,
+        storage: Default::default(),
+    });
+    recipient.balance += t.value;
+    let recipient_change = updated(recipient);
+    let mut accounts = vec![(t.sender, sender_change), (t.recipient, recipient_change)];
+    accounts.sort_unstable_by_key(|(a, _)| *a);
+    Some(TxChanges { accounts })
+}
+
+fn updated(account: &crate::state::Account) -> AccountChange {
+    AccountChange::Updated {
+        balance: account.balance,
+        nonce: account.nonce,
+        code_hash: account.code_hash,
+        code: None,
+        storage_cleared: false,
+        storage: Vec::new(),
+    }
+}

@@ -39,6 +39,7 @@ pub const DEFAULT_PARALLEL_THRESHOLD: usize = 8;
 /// The outcome of a transaction's last incarnation.
 enum TxResult {
     Done { result: ExecutionResult, changes: TxChanges, lazy_fee: Option<U256> },
+    Transfer(lazy::LazyTransfer),
     Invalid(InvalidTx),
 }
 
@@ -48,6 +49,7 @@ struct Counters {
     validations: AtomicU64,
     validation_failures: AtomicU64,
     dependency_waits: AtomicU64,
+    lazy_transfers: AtomicU64,
 }
 
 pub fn execute_parallel(block: &BlockFixture, threads: Option<usize>, threshold: Option<usize>) -> Result<BlockOutput, EngineError> {
@@ -140,6 +142,7 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
         validations: counters.validations.load(Relaxed),
         validation_failures: counters.validation_failures.load(Relaxed),
         dependency_waits: counters.dependency_waits.load(Relaxed),
+        lazy_transfers: counters.lazy_transfers.load(Relaxed),
         fallback: None,
         elapsed_ns,
     };
@@ -168,6 +171,26 @@ fn execute(
     loop {
         evm.ctx.journaled_state.database.begin(tx);
         evm.ctx.set_tx(block.transactions[tx].env.clone());
+        match lazy::lazy_transfer(evm, coinbase) {
+            Ok(Some(transfer)) => {
+                // Nothing ran, but leave no trace in the journal for the next transaction.
+                let _ = evm.ctx.journaled_state.finalize();
+                counters.lazy_transfers.fetch_add(1, Relaxed);
+                let writes = lazy::transfer_writes(&transfer, coinbase);
+                let reads = std::mem::take(&mut evm.ctx.journaled_state.database.reads);
+                *results[tx].lock().unwrap() = Some(TxResult::Transfer(transfer));
+                let wrote_new = mv.record(tx, reads, writes);
+                return Ok(scheduler.finish_execution(tx, incarnation, wrote_new));
+            }
+            Ok(None) => {}
+            Err(ReadError::Blocked(blocking)) => {
+                counters.dependency_waits.fetch_add(1, Relaxed);
+                if scheduler.add_dependency(tx, blocking) {
+                    return Ok(None);
+                }
+                continue;
+            }
+        }
         let (outcome, lazy_fee) = lazy::run_lazy(evm);
         let state = evm.ctx.journaled_state.finalize();
         let db = &evm.ctx.journaled_state.database;
@@ -219,11 +242,18 @@ fn assemble(
     let with_roots = !block.fork.has_receipt_status();
     for (index, (tx, result)) in block.transactions.iter().zip(results).enumerate() {
         budget.check(index, tx)?;
-        let (result, mut changes, lazy_fee) = match result {
+        let (gas_used, receipt_of, mut changes, lazy_fee) = match result {
             TxResult::Invalid(invalid) => return Err(invalid.into()),
-            TxResult::Done { result, changes, lazy_fee } => (result, changes, lazy_fee),
+            TxResult::Done { result, changes, lazy_fee } => {
+                state.apply(&changes);
+                (result.tx_gas_used(), Some(result), changes, lazy_fee)
+            }
+            TxResult::Transfer(t) => match lazy::settle_transfer(&mut state, &t) {
+                Some(changes) => (t.gas_used, None, changes, Some(t.coinbase_fee)),
+                // A check failed: revm, replayed here, names the error.
+                None => return Err(replay_invalid(block, &state, index)),
+            },
         };
-        state.apply(&changes);
         if let Some(fee) = lazy_fee {
             let account = state.accounts.entry(coinbase).or_insert_with(|| Account {
                 balance: U256::ZERO,
@@ -243,8 +273,11 @@ fn assemble(
             let at = changes.accounts.partition_point(|(a, _)| *a < coinbase);
             changes.accounts.insert(at, (coinbase, change));
         }
-        let cumulative = budget.consume(tx, result.tx_gas_used());
-        let mut r = receipt(tx, &result, cumulative);
+        let cumulative = budget.consume(tx, gas_used);
+        let mut r = match &receipt_of {
+            Some(result) => receipt(tx, result, cumulative),
+            None => transfer_receipt(tx, gas_used, cumulative),
+        };
         if with_roots {
             r.post_state_root = Some(state.state_root());
         }
@@ -252,6 +285,31 @@ fn assemble(
         all_changes.push(changes);
     }
     Ok(BlockOutput::new(block.fork, receipts, all_changes, state, stats, dependencies))
+}
+
+/// Replays transaction `index` with revm on the exact state before it, to raise the
+/// error sequential execution raises. A replay that succeeds means a lazy check was
+/// stricter than revm: an engine bug, reported as such rather than papered over.
+fn replay_invalid(block: &BlockFixture, state: &WorldState, index: usize) -> EngineError {
+    let cfg = cfg_env(block.fork, &block.header);
+    let benv = block_env(block.fork, &block.header, &cfg);
+    let mut evm = build_evm(revm::database_interface::WrapDatabaseRef(state), cfg, benv);
+    match crate::vm::transact(&mut evm, index, &block.transactions[index]) {
+        Err(e) => e.into(),
+        Ok(_) => EngineError::Internal(format!("transaction {index}: lazy transfer checks failed but revm accepts it")),
+    }
+}
+
+fn transfer_receipt(tx: &crate::fixture::Transaction, gas_used: u64, cumulative_gas_used: u64) -> crate::receipts::TxReceipt {
+    crate::receipts::TxReceipt {
+        tx_type: tx.tx_type,
+        success: true,
+        gas_used,
+        cumulative_gas_used,
+        logs: Vec::new(),
+        contract_address: None,
+        post_state_root: None,
+    }
 }
 
 fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {

@@ -52,7 +52,7 @@ impl<'a> VmDb<'a> {
         self.reads.clear();
     }
 
-    fn read(&mut self, location: Location) -> Result<U256, ReadError> {
+    pub fn read(&mut self, location: Location) -> Result<U256, ReadError> {
         if let Some(seen) = self.reads.iter().find(|r| r.location == location) {
             return Ok(seen.value);
         }
