@@ -8,6 +8,7 @@
 
 pub mod lazy;
 pub mod mv_memory;
+pub mod pool;
 pub mod scheduler;
 pub mod vm_db;
 
@@ -87,47 +88,45 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
     let failure: Mutex<Option<String>> = Mutex::new(None);
     let coinbase = block.header.coinbase;
 
-    std::thread::scope(|scope| {
-        for _ in 0..threads.min(n.max(1)) {
-            scope.spawn(|| {
-                let work = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let db = VmDb::new(&mv, &base, &new_code);
-                    let mut evm = build_evm(db, cfg.clone(), benv.clone());
-                    let mut task: Option<Task> = None;
-                    while !scheduler.done() && !failed.load(Relaxed) {
-                        task = match task.or_else(|| scheduler.next_task()) {
-                            Some(Task::Execute(tx, inc)) => {
-                                counters.executions.fetch_add(1, Relaxed);
-                                execute(&mut evm, block, tx, inc, &mv, &scheduler, &new_code, &results, &counters, coinbase)?
-                            }
-                            Some(Task::Validate(tx, inc)) => {
-                                counters.validations.fetch_add(1, Relaxed);
-                                let valid = mv.validate_read_set(tx);
-                                let aborted = !valid && scheduler.try_validation_abort(tx, inc);
-                                if aborted {
-                                    counters.validation_failures.fetch_add(1, Relaxed);
-                                    mv.convert_writes_to_estimates(tx);
-                                }
-                                scheduler.finish_validation(tx, aborted)
-                            }
-                            None => {
-                                std::thread::yield_now();
-                                None
-                            }
-                        };
+    let worker = || {
+        let work = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let db = VmDb::new(&mv, &base, &new_code);
+            let mut evm = build_evm(db, cfg.clone(), benv.clone());
+            let mut task: Option<Task> = None;
+            while !scheduler.done() && !failed.load(Relaxed) {
+                task = match task.or_else(|| scheduler.next_task()) {
+                    Some(Task::Execute(tx, inc)) => {
+                        counters.executions.fetch_add(1, Relaxed);
+                        execute(&mut evm, block, tx, inc, &mv, &scheduler, &new_code, &results, &counters, coinbase)?
                     }
-                    Ok::<(), String>(())
-                }));
-                let error = match work {
-                    Ok(Ok(())) => return,
-                    Ok(Err(message)) => message,
-                    Err(panic) => format!("engine panic in a worker: {}", panic_text(panic)),
+                    Some(Task::Validate(tx, inc)) => {
+                        counters.validations.fetch_add(1, Relaxed);
+                        let valid = mv.validate_read_set(tx);
+                        let aborted = !valid && scheduler.try_validation_abort(tx, inc);
+                        if aborted {
+                            counters.validation_failures.fetch_add(1, Relaxed);
+                            mv.convert_writes_to_estimates(tx);
+                        }
+                        scheduler.finish_validation(tx, aborted)
+                    }
+                    None => {
+                        std::thread::yield_now();
+                        None
+                    }
                 };
-                failure.lock().unwrap().get_or_insert(error);
-                failed.store(true, Relaxed);
-            });
-        }
-    });
+            }
+            Ok::<(), String>(())
+        }));
+        let error = match work {
+            Ok(Ok(())) => return,
+            Ok(Err(message)) => message,
+            Err(panic) => format!("engine panic in a worker: {}", panic_text(panic)),
+        };
+        failure.lock().unwrap().get_or_insert(error);
+        failed.store(true, Relaxed);
+    };
+    // More workers than transactions would only spin.
+    pool::run_on_workers(threads.min(n.max(1)), worker).map_err(EngineError::Internal)?;
     if let Some(message) = failure.into_inner().unwrap() {
         return Err(EngineError::Internal(message));
     }
