@@ -14,6 +14,8 @@ Modes: "seq", "par" or "both".
 
 from __future__ import annotations
 
+import functools
+
 from .statetests import CaseRef
 
 # (selector, mode, reason)
@@ -31,29 +33,6 @@ KNOWN_FAILURES: list[tuple[str, str, str]] = [
     ("stRevertTest/RevertInCreateInInit_Paris.json", "both", "EIP-7610 create collision on non-empty storage: revm 43 checks nonce and code only"),
     ("stExtCodeHash/dynamicAccountOverwriteEmpty.json", "both", "EIP-7610 create collision on non-empty storage: revm 43 checks nonce and code only"),
     ("stExtCodeHash/dynamicAccountOverwriteEmpty_Paris.json", "both", "EIP-7610 create collision on non-empty storage: revm 43 checks nonce and code only"),
-    # revm has no Constantinople spec (EIP-1283 net SSTORE gas, withdrawn before mainnet);
-    # the engine runs Constantinople as Petersburg. Fix: EIP-1283 SSTORE costs via revm's gas params.
-    ("stCreate2/CREATE2_HighNonce.json::CREATE2_HighNonce[Constantinople-d0g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stCreate2/CREATE2_HighNonceDelegatecall.json::CREATE2_HighNonceDelegatecall[Constantinople-d11g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stCreate2/CREATE2_HighNonceDelegatecall.json::CREATE2_HighNonceDelegatecall[Constantinople-d17g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stCreate2/CREATE2_HighNonceDelegatecall.json::CREATE2_HighNonceDelegatecall[Constantinople-d18g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stCreate2/CREATE2_HighNonceDelegatecall.json::CREATE2_HighNonceDelegatecall[Constantinople-d19g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stCreate2/CREATE2_HighNonceDelegatecall.json::CREATE2_HighNonceDelegatecall[Constantinople-d20g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stCreate2/CREATE2_HighNonceDelegatecall.json::CREATE2_HighNonceDelegatecall[Constantinople-d21g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stCreate2/CREATE2_HighNonceDelegatecall.json::CREATE2_HighNonceDelegatecall[Constantinople-d23g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stCreate2/CREATE2_HighNonceDelegatecall.json::CREATE2_HighNonceDelegatecall[Constantinople-d5g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stCreate2/CREATE2_HighNonceDelegatecall.json::CREATE2_HighNonceDelegatecall[Constantinople-d6g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stCreate2/CREATE2_HighNonceDelegatecall.json::CREATE2_HighNonceDelegatecall[Constantinople-d7g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stCreate2/CREATE2_HighNonceDelegatecall.json::CREATE2_HighNonceDelegatecall[Constantinople-d8g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stCreate2/CREATE2_HighNonceDelegatecall.json::CREATE2_HighNonceDelegatecall[Constantinople-d9g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stCreateTest/CREATE_HighNonce.json::CREATE_HighNonce[Constantinople-d0g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stPreCompiledContracts2/CallEcrecover_Overflow.json::CallEcrecover_Overflow[Constantinople-d0g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stPreCompiledContracts2/CallEcrecover_Overflow.json::CallEcrecover_Overflow[Constantinople-d1g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stPreCompiledContracts2/CallEcrecover_Overflow.json::CallEcrecover_Overflow[Constantinople-d2g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stPreCompiledContracts2/CallEcrecover_Overflow.json::CallEcrecover_Overflow[Constantinople-d4g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stPreCompiledContracts2/CallEcrecover_Overflow.json::CallEcrecover_Overflow[Constantinople-d5g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stPreCompiledContracts2/ecrecoverShortBuff.json::ecrecoverShortBuff[Constantinople-d0g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
-    ("stSStoreTest/sstoreGas.json::sstoreGas[Constantinople-d0g0v0]", "both", "Constantinople runs as Petersburg: no EIP-1283 SSTORE gas in revm 43"),
 ]
 
 # Cases too slow for every pre-merge run, as (selector, mode, reason): they get
@@ -81,7 +60,7 @@ _XFAIL = _table(KNOWN_FAILURES)
 _SLOW = _table(SLOW_CASES)
 
 
-def _match(table, selectors: list[str], mode: str) -> str | None:
+def _match(table, selectors, mode: str) -> str | None:
     for selector in selectors:
         for entry_mode, reason in table.get(selector, ()):
             if entry_mode in ("both", mode):
@@ -89,9 +68,15 @@ def _match(table, selectors: list[str], mode: str) -> str | None:
     return None
 
 
-def _state_selectors(ref: CaseRef) -> list[str]:
-    parts = ref.relpath.split("/")[:-1]
-    return [ref.id, ref.relpath] + ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+def _state_selectors(ref: CaseRef) -> tuple[str, ...]:
+    return (ref.id,) + _path_selectors(ref.relpath)
+
+
+@functools.lru_cache(maxsize=None)
+def _path_selectors(relpath: str) -> tuple[str, ...]:
+    # Shared by every case of a file: collection asks for 101,161 cases x 2 modes x 2 tables.
+    parts = relpath.split("/")[:-1]
+    return (relpath,) + tuple("/".join(parts[: i + 1]) + "/" for i in range(len(parts)))
 
 
 def state_reason(ref: CaseRef, mode: str) -> str | None:

@@ -20,6 +20,7 @@ from . import data, known_failures
 from .data import Lookup
 from .mainnet import MainnetBlock, list_blocks, load_block
 from .statetests import FORKS, CaseLoader, CaseRef, StateCase, load_index, sample
+from .watchdog import Watchdog
 
 MODES = ("seq", "par")
 
@@ -151,14 +152,6 @@ def require_engine():
     return blockstm
 
 
-def not_implemented(exc: BaseException) -> bool:
-    """The engine's "parallel mode not implemented yet": a NotImplementedError, or an
-    EngineError saying so (what the first engine builds raise)."""
-    if isinstance(exc, NotImplementedError):
-        return True
-    return type(exc).__name__ == "EngineError" and "not implemented" in str(exc).lower()
-
-
 @pytest.fixture(scope="session")
 def conformance(request: pytest.FixtureRequest) -> Conformance:
     return get(request.config)
@@ -198,6 +191,34 @@ class StateCaseItem(pytest.Item):
             if entry.frame.code.raw is self.func.__code__:
                 return traceback[i:].filter(excinfo)
         return traceback.filter(excinfo)
+
+
+# pytest-timeout's hooks (optional: without the plugin they are never called). For
+# state-test items its thread method is replaced by one shared watchdog thread: the
+# per-item thread cost more than the engine (see conformance/watchdog.py).
+_watchdog: Watchdog | None = None
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_timeout_set_timer(item, settings):
+    global _watchdog
+    if not isinstance(item, StateCaseItem) or settings.method != "thread":
+        return None
+    if os.environ.get("TMP_SPEED_BASELINE"):  # TEMPORARY for measuring
+        return None
+    if _watchdog is None:
+        import pytest_timeout
+
+        _watchdog = Watchdog(pytest_timeout.timeout_timer)
+    _watchdog.arm(item, settings)
+    return True
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_timeout_cancel_timer(item):
+    if _watchdog is not None and _watchdog.disarm(item):
+        return True
+    return None  # not ours: pytest-timeout cancels its own timer
 
 
 def state_cases(func):

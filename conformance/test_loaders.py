@@ -365,3 +365,33 @@ def test_slow_cases_exist(gst):
         if not selector.startswith("mainnet:"):
             path = selector.split("::", 1)[0]
             assert (gst / path).exists(), f"{selector!r} names nothing in the corpus"
+
+
+# ---- the per-item timeout watchdog -------------------------------------------------------
+
+
+def test_watchdog_fires_only_for_an_overrunning_item(monkeypatch):
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from conformance import watchdog
+
+    monkeypatch.setattr(watchdog, "POLL_SECONDS", 0.01)
+    fired = []
+    done = threading.Event()
+
+    def on_timeout(item, settings):
+        fired.append(item)
+        done.set()
+
+    dog = watchdog.Watchdog(on_timeout)
+    quick, slow = object(), object()
+    dog.arm(quick, SimpleNamespace(timeout=0.05))
+    assert dog.disarm(quick) and not dog.disarm(quick)
+    time.sleep(0.1)
+    assert fired == []  # disarmed in time: never fires
+    dog.arm(slow, SimpleNamespace(timeout=0.05))
+    assert done.wait(5.0)
+    assert fired == [slow]
+    assert not dog.disarm(slow)  # already handled

@@ -50,12 +50,7 @@ def test_mainnet_block(block_number, variant, threads, conformance, engine, reco
     failures = []
     modes_used, reexecutions = set(), 0
     for attempt in range(conformance.reruns):
-        try:
-            res = engine.execute(block.fixture_json, "parallel", threads, parallel_threshold=0)
-        except Exception as exc:
-            if plugin.not_implemented(exc):
-                pytest.xfail("parallel mode not implemented yet")
-            raise
+        res = engine.execute(block.fixture_json, "parallel", threads, parallel_threshold=0)
         stats = res.stats
         modes_used.add(f"{stats.get('mode', '?')}{' (fallback)' if stats.get('fallback') else ''}")
         reexecutions = max(reexecutions, int(stats.get("reexecutions", 0)))

@@ -20,12 +20,7 @@ def test_state(ref, mode, conformance):
         plugin.missing_data(conformance.state_lookup)
     engine = plugin.require_engine()
     case = conformance.state_case(ref)
-    try:
-        outcome = checks.execute(engine, case.fixture_json, mode, conformance.threads)
-    except Exception as exc:
-        if mode == "par" and plugin.not_implemented(exc):
-            pytest.xfail("parallel mode not implemented yet")
-        raise
+    outcome = checks.execute(engine, case.fixture_json, mode, conformance.threads)
     failures = checks.check_state_case(case, mode, outcome)
     if failures:
         pytest.fail("\n".join(failures), pytrace=False)

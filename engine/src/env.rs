@@ -8,6 +8,9 @@ use revm::context::{block::BlockEnv, cfg::CfgEnv};
 pub fn cfg_env(fork: Fork, header: &BlockHeader) -> CfgEnv {
     let mut cfg = CfgEnv::default();
     cfg.set_spec_and_mainnet_gas_params(fork.spec_id());
+    if fork == Fork::Constantinople {
+        cfg.gas_params = crate::constantinople::gas_params();
+    }
     cfg.chain_id = header.chain_id;
     if fork.has_blobs() {
         cfg.set_max_blobs_per_tx(6);

@@ -62,8 +62,8 @@ impl Fork {
         FORK_NAMES[self as usize]
     }
 
-    /// The revm spec. revm has no separate Constantinople (EIP-1283 was withdrawn
-    /// before mainnet): it runs as Petersburg, which differs only in SSTORE gas.
+    /// The revm spec. revm has no Constantinople (EIP-1283 was withdrawn before
+    /// mainnet): it runs as Petersburg plus EIP-1283's SSTORE (constantinople.rs).
     pub fn spec_id(self) -> SpecId {
         match self {
             Fork::Frontier => SpecId::FRONTIER,

@@ -5,6 +5,7 @@
 //! `changes` applied to a `state` → receipts and roots (`receipts`, `result`).
 
 pub mod changes;
+pub mod constantinople;
 pub mod env;
 pub mod errors;
 pub mod fixture;

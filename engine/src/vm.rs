@@ -12,8 +12,17 @@ use revm::handler::{ExecuteEvm, MainBuilder, MainContext, MainnetEvm};
 
 pub type Evm<DB> = MainnetEvm<revm::handler::MainnetContext<DB>>;
 
+/// One revm instance. A Constantinople configuration (recognised by its EIP-1283 gas
+/// table, see constantinople.rs) also gets the net-metering SSTORE.
 pub fn build_evm<DB: Database>(db: DB, cfg: CfgEnv, block: BlockEnv) -> Evm<DB> {
-    Context::mainnet().with_db(db).with_cfg(cfg).with_block(block).build_mainnet()
+    let eip1283 = crate::constantinople::is_eip1283(&cfg);
+    let mut evm = Context::mainnet().with_db(db).with_cfg(cfg).with_block(block).build_mainnet();
+    if eip1283 {
+        let table = evm.instruction.instruction_table_mut();
+        table[crate::constantinople::SSTORE_OPCODE as usize] =
+            revm::interpreter::Instruction::new(crate::constantinople::sstore);
+    }
+    evm
 }
 
 /// A transaction's outcome before block-level bookkeeping (cumulative gas).

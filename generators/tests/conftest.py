@@ -69,13 +69,5 @@ def assert_same_result(got, want) -> None:
 
 
 def execute_parallel(fixture, threads: int):
-    """Parallel execution; an xfail (never a pass) until the mode exists."""
-    try:
-        return blockstm.execute(fixture, mode="parallel", threads=threads, parallel_threshold=0)
-    except NotImplementedError:
-        pytest.xfail("parallel mode not implemented yet")
-    except blockstm.EngineError as exc:
-        # the placeholder engine reports the missing mode as an EngineError
-        if "not implemented" in str(exc):
-            pytest.xfail("parallel mode not implemented yet")
-        raise
+    """Block-STM forced (no sequential fallback for small blocks)."""
+    return blockstm.execute(fixture, mode="parallel", threads=threads, parallel_threshold=0)
