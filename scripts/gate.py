@@ -1,0 +1,154 @@
+"""The pre-merge gate and the full run, as one table.
+
+Runs each suite (engine unit tests, API tests, the regression corpus, mocked blocks,
+mainnet blocks, GeneralStateTests, properties) as its own command, reads its result
+(JUnit XML for pytest, the summary line for cargo test) and prints one table —
+suite, cases, passed, failed, time — then exits non-zero if any suite failed or ran
+nothing.
+
+    python scripts/gate.py                 # the gate: bounded, deterministic
+    python scripts/gate.py --full          # everything CI runs
+    python scripts/gate.py --only api,regressions -- -x   # a subset; extra pytest args
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = REPO / ".venv" / "bin"
+RESULTS = REPO / ".cache" / "gate"
+
+
+@dataclass
+class Suite:
+    name: str
+    command: list[str]
+    junit: bool = True  # pytest suites report through --junitxml
+
+
+@dataclass
+class Outcome:
+    suite: str
+    cases: int
+    passed: int
+    failed: int
+    skipped: int
+    seconds: float
+    exit_code: int
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and self.failed == 0 and self.cases > 0
+
+
+def suites(full: bool, workers: str, state_sample: int, extra: list[str]) -> list[Suite]:
+    pytest = [str(VENV_BIN / "pytest"), "-p", "no:cacheprovider", "-q", "-n", workers, *extra]
+    slow = [] if full else ["-m", "not slow and not nightly"]
+    sample = [] if full else ["--state-tests-sample", str(state_sample)]
+    profile = ["--hypothesis-profile", "ci" if full else "gate"]
+    return [
+        Suite("engine-unit", ["cargo", "test", "--release", "--manifest-path", "engine/Cargo.toml", "--lib"], junit=False),
+        Suite("api", [*pytest, "tests"]),
+        Suite("regressions", [*pytest, "properties/test_regressions.py"]),
+        Suite("mocked-blocks", [*pytest, *slow, "generators/tests"]),
+        Suite("mainnet-blocks", [*pytest, "conformance/test_mainnet_blocks.py"]),
+        Suite("state-tests", [*pytest, *slow, *sample, "conformance/test_state_tests.py"]),
+        Suite("loaders", [*pytest, "conformance/test_loaders.py"]),
+        Suite("properties", [*pytest, *slow, *profile, "properties", "--ignore", "properties/test_regressions.py"]),
+        Suite("bench-smoke", [*pytest, "bench"]),
+    ]
+
+
+def junit_counts(path: Path) -> tuple[int, int, int]:
+    """(cases, failed, skipped) from a JUnit XML report; xfails count as skipped."""
+    root = ET.parse(path).getroot()
+    suites_ = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    cases = failed = skipped = 0
+    for s in suites_:
+        cases += int(s.get("tests", 0))
+        failed += int(s.get("failures", 0)) + int(s.get("errors", 0))
+        skipped += int(s.get("skipped", 0))
+    return cases, failed, skipped
+
+
+CARGO_LINE = re.compile(r"test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored")
+
+
+def run(suite: Suite) -> Outcome:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    report = RESULTS / f"{suite.name}.xml"
+    report.unlink(missing_ok=True)
+    command = suite.command + ([f"--junitxml={report}"] if suite.junit else [])
+    print(f"\n=== {suite.name}: {shlex.join(command)}", flush=True)
+    started = time.monotonic()
+    if suite.junit:
+        code = subprocess.call(command, cwd=REPO)
+        output = ""
+    else:
+        proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+        code, output = proc.returncode, proc.stdout + proc.stderr
+        print(output[-3000:], flush=True)
+    seconds = time.monotonic() - started
+    if suite.junit:
+        cases, failed, skipped = junit_counts(report) if report.exists() else (0, 0, 0)
+        if code not in (0, 5) and failed == 0:
+            failed = 1  # pytest itself failed (collection error, crash): count it
+    else:
+        totals = [tuple(map(int, m)) for m in CARGO_LINE.findall(output)]
+        passed_ = sum(t[0] for t in totals)
+        failed = sum(t[1] for t in totals)
+        skipped = sum(t[2] for t in totals)
+        cases = passed_ + failed + skipped
+        if code != 0 and failed == 0:
+            failed = 1
+    passed = cases - failed - skipped
+    return Outcome(suite.name, cases, passed, failed, skipped, seconds, code)
+
+
+def table(outcomes: list[Outcome]) -> str:
+    header = f"{'suite':<16}{'cases':>9}{'passed':>9}{'failed':>8}{'skipped':>9}{'time s':>9}  result"
+    lines = ["", "gate summary", header, "-" * len(header)]
+    for o in outcomes:
+        result = "ok" if o.ok else ("EMPTY" if o.cases == 0 else "FAILED")
+        lines.append(f"{o.suite:<16}{o.cases:>9}{o.passed:>9}{o.failed:>8}{o.skipped:>9}{o.seconds:>9.1f}  {result}")
+    total = Outcome("total", *(sum(getattr(o, f) for o in outcomes) for f in ("cases", "passed", "failed", "skipped", "seconds")), 0)
+    lines.append("-" * len(header))
+    verdict = "ok" if all(o.ok for o in outcomes) else "FAILED"
+    lines.append(f"{total.suite:<16}{total.cases:>9}{total.passed:>9}{total.failed:>8}{total.skipped:>9}{total.seconds:>9.1f}  {verdict}")
+    # The closing line CI reads: the plain 'N passed, N failed' form.
+    lines.append(f"gate: {total.passed} passed, {total.failed} failed, {total.skipped} skipped")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--full", action="store_true", help="everything CI runs (full corpora, slow tests)")
+    parser.add_argument("--only", default="", help="comma-separated suite names")
+    parser.add_argument("--workers", default=os.environ.get("WORKERS", "auto"), help="pytest-xdist workers")
+    parser.add_argument("--state-sample", type=int, default=2000, help="state-test sample size of the gate")
+    parser.add_argument("extra", nargs="*", help="extra pytest arguments (after --)")
+    args = parser.parse_args(argv)
+    chosen = suites(args.full, args.workers, args.state_sample, args.extra)
+    if args.only:
+        wanted = set(args.only.split(","))
+        unknown = wanted - {s.name for s in chosen}
+        if unknown:
+            parser.error(f"unknown suites: {', '.join(sorted(unknown))}")
+        chosen = [s for s in chosen if s.name in wanted]
+    outcomes = [run(s) for s in chosen]
+    print(table(outcomes), flush=True)
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
