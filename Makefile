@@ -11,7 +11,7 @@ DEPS   := $(VENV)/.deps-installed
 WORKERS ?= auto
 PYTEST_ARGS ?=
 
-.PHONY: setup build gate test test-rust clean
+.PHONY: setup build gate test test-rust bench clean
 
 setup: build
 
@@ -41,6 +41,11 @@ gate: build
 # Everything CI runs.
 test: build test-rust
 	$(PYTEST) -m "not nightly" -n $(WORKERS) $(PYTEST_ARGS)
+
+# Benchmarks (docs/benchmarks.md): make bench BENCH_ARGS="--quick" | "--rust"
+BENCH_ARGS ?=
+bench: build
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) engine/target .cache

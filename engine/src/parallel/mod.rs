@@ -130,7 +130,6 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
     if let Some(message) = failure.into_inner().unwrap() {
         return Err(EngineError::Internal(message));
     }
-    let elapsed_ns = started.elapsed().as_nanos() as u64;
     let dependencies: Vec<Vec<TxIdx>> = (0..n).map(|tx| mv.dependencies(tx)).collect();
     let executions = counters.executions.load(Relaxed);
     let stats = Stats {
@@ -143,7 +142,7 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
         dependency_waits: counters.dependency_waits.load(Relaxed),
         lazy_transfers: counters.lazy_transfers.load(Relaxed),
         fallback: None,
-        elapsed_ns,
+        elapsed_ns: 0,
     };
     drop(mv);
     let results: Vec<TxResult> = results
@@ -151,7 +150,10 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
         .enumerate()
         .map(|(i, r)| r.into_inner().unwrap().ok_or_else(|| EngineError::Internal(format!("transaction {i} never executed"))))
         .collect::<Result<_, _>>()?;
-    assemble(block, base, results, stats, dependencies)
+    let (receipts, changes, state) = assemble(block, base, results)?;
+    // Like the sequential timer: execution and in-order bookkeeping, not the final roots.
+    let stats = Stats { elapsed_ns: started.elapsed().as_nanos() as u64, ..stats };
+    Ok(BlockOutput::new(block.fork, receipts, changes, state, stats, dependencies))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -227,13 +229,9 @@ fn execute(
 /// Puts the block together in order, as a sequential run would have: the first
 /// invalid transaction rejects the block; lazy fees are folded into each
 /// transaction's changes with the coinbase balance at that position.
-fn assemble(
-    block: &BlockFixture,
-    mut state: WorldState,
-    results: Vec<TxResult>,
-    stats: Stats,
-    dependencies: Vec<Vec<TxIdx>>,
-) -> Result<BlockOutput, EngineError> {
+type Assembled = (Vec<crate::receipts::TxReceipt>, Vec<TxChanges>, WorldState);
+
+fn assemble(block: &BlockFixture, mut state: WorldState, results: Vec<TxResult>) -> Result<Assembled, EngineError> {
     let coinbase = block.header.coinbase;
     let mut budget = BlockBudget::new(block);
     let mut receipts = Vec::with_capacity(results.len());
@@ -283,7 +281,7 @@ fn assemble(
         receipts.push(r);
         all_changes.push(changes);
     }
-    Ok(BlockOutput::new(block.fork, receipts, all_changes, state, stats, dependencies))
+    Ok((receipts, all_changes, state))
 }
 
 /// Replays transaction `index` with revm on the exact state before it, to raise the

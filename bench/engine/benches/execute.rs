@@ -8,7 +8,7 @@
 //!                                          cores, 2 x cores)
 //!   BLOCKSTM_BENCH_SAMPLES=10              samples per benchmark (criterion's minimum is 10)
 //!
-//!   cargo bench --manifest-path engine/Cargo.toml --profile bench-lto --bench execute
+//!   cargo bench --manifest-path bench/engine/Cargo.toml --profile bench-lto --bench execute
 //!
 //! Per fixture (criterion group = the file's stem):
 //!   revm_loop         a CacheDB built from the pre-state, transact_commit per transaction;
