@@ -148,7 +148,11 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
     let results: Vec<TxResult> = results
         .into_iter()
         .enumerate()
-        .map(|(i, r)| r.into_inner().unwrap().ok_or_else(|| EngineError::Internal(format!("transaction {i} never executed"))))
+        .map(|(i, r)| {
+            r.into_inner().unwrap().ok_or_else(|| {
+                EngineError::Internal(format!("transaction {i} never executed ({})", scheduler.describe(i)))
+            })
+        })
         .collect::<Result<_, _>>()?;
     let (receipts, changes, state) = assemble(block, base, results)?;
     // Like the sequential timer: execution and in-order bookkeeping, not the final roots.

@@ -50,6 +50,21 @@ impl Scheduler {
         }
     }
 
+    /// A transaction's scheduling state, for diagnostics.
+    pub fn describe(&self, tx: TxIdx) -> String {
+        let (incarnation, status) = *self.status[tx].lock().unwrap();
+        let waiting_on: Vec<String> = (0..self.n)
+            .filter(|b| self.dependents[*b].lock().unwrap().contains(&tx))
+            .map(|b| format!("{b} ({:?})", *self.status[b].lock().unwrap()))
+            .collect();
+        format!(
+            "incarnation {incarnation}, {status:?}, waiting on {waiting_on:?}; execution index {}, validation index {}, active {}",
+            self.execution_idx.load(SeqCst),
+            self.validation_idx.load(SeqCst),
+            self.num_active_tasks.load(SeqCst)
+        )
+    }
+
     pub fn done(&self) -> bool {
         self.done.load(SeqCst)
     }
