@@ -50,15 +50,22 @@ impl Scheduler {
         }
     }
 
-    /// A transaction's scheduling state, for diagnostics.
+    /// The scheduler's state around an anomaly: every transaction not executed, with
+    /// the dependents lists that hold it.
     pub fn describe(&self, tx: TxIdx) -> String {
-        let (incarnation, status) = *self.status[tx].lock().unwrap();
-        let waiting_on: Vec<String> = (0..self.n)
-            .filter(|b| self.dependents[*b].lock().unwrap().contains(&tx))
-            .map(|b| format!("{b} ({:?})", *self.status[b].lock().unwrap()))
-            .collect();
+        let mut parts = Vec::new();
+        for t in 0..self.n {
+            let (incarnation, status) = *self.status[t].lock().unwrap();
+            if status == Status::Executed && t != tx {
+                continue;
+            }
+            let waiting_on: Vec<TxIdx> =
+                (0..self.n).filter(|b| self.dependents[*b].lock().unwrap().contains(&t)).collect();
+            parts.push(format!("tx {t}: incarnation {incarnation} {status:?}, waiting on {waiting_on:?}"));
+        }
         format!(
-            "incarnation {incarnation}, {status:?}, waiting on {waiting_on:?}; execution index {}, validation index {}, active {}",
+            "{}; execution index {}, validation index {}, active {}",
+            parts.join("; "),
             self.execution_idx.load(SeqCst),
             self.validation_idx.load(SeqCst),
             self.num_active_tasks.load(SeqCst)
