@@ -30,17 +30,16 @@ build: $(DEPS)
 test-rust:
 	cargo test --release --manifest-path engine/Cargo.toml --lib
 
-# The pre-merge gate: bounded, deterministic.
-# State tests: a deterministic sample covering every fork and folder (the full corpus
-# runs in `make test`); mainnet blocks, unit tests and generators in full.
+# The pre-merge gate: bounded, deterministic, one summary table (scripts/gate.py):
+# engine unit tests, API tests, the regression corpus, mocked blocks, mainnet blocks,
+# a GeneralStateTests sample covering every fork and folder, properties (gate profile).
 GATE_STATE_SAMPLE ?= 2000
 gate: build
-	$(PYTEST) -m "not slow and not nightly" -p no:cacheprovider -n $(WORKERS) \
-		--state-tests-sample $(GATE_STATE_SAMPLE) $(PYTEST_ARGS)
+	$(PY) scripts/gate.py --workers $(WORKERS) --state-sample $(GATE_STATE_SAMPLE) -- $(PYTEST_ARGS)
 
-# Everything CI runs.
-test: build test-rust
-	$(PYTEST) -m "not nightly" -n $(WORKERS) $(PYTEST_ARGS)
+# Everything CI runs: the same suites with the full corpora and the slow tests.
+test: build
+	$(PY) scripts/gate.py --full --workers $(WORKERS) -- $(PYTEST_ARGS)
 
 # Benchmarks (docs/benchmarks.md): make bench BENCH_ARGS="--quick" | "--rust"
 BENCH_ARGS ?=

@@ -204,8 +204,6 @@ def pytest_timeout_set_timer(item, settings):
     global _watchdog
     if not isinstance(item, StateCaseItem) or settings.method != "thread":
         return None
-    if os.environ.get("TMP_SPEED_BASELINE"):  # TEMPORARY for measuring
-        return None
     if _watchdog is None:
         import pytest_timeout
 
