@@ -400,15 +400,18 @@ def draw_factory(draw, gen: Gen) -> ContractSpec:
     spec = draw_contract(draw, gen, factory=True)
     if gen.mode in ("redeploy", "create") or draw(st.booleans()):
         entries = list(spec.entries)
-        entries[0] = (DeployFromCalldata(),) + entries[0]
+        # nothing after the deploy may revert it or eat its gas: deploys must deploy
+        keep = tuple(s for s in entries[0] if isinstance(s, (SStore, TStore, Emit)))
+        entries[0] = (DeployFromCalldata(),) + keep
         spec = ContractSpec(tuple(entries))
     return spec
 
 
 @lru_cache(maxsize=None)
 def constructor_lists(gen: Gen) -> st.SearchStrategy:
-    kinds = ("sstore", "emit", "bump") + (("selfdestruct", "halt") if gen.mode in
-                                          ("redeploy", "create", "generic") else ())
+    # constructors that self-destruct or halt are rarer than ones that deploy
+    kinds = ("sstore", "emit", "bump") * 3 + (("selfdestruct", "halt") if gen.mode in
+                                              ("redeploy", "create", "generic") else ())
 
     @st.composite
     def one(draw):
@@ -576,7 +579,7 @@ def draw_tx(draw, gen: Gen, senders: tuple[str, ...], base_fee: int, blob_base_f
         to, entry = "FACTORY", 0
         data = bytes([pick(draw, _child_bits(gen.mode)), pick(draw, _child_bits(gen.mode)),
                       int(draw(st.booleans()))])
-        gas = pick(draw, (300_000, 150_000))
+        gas = pick(draw, (400_000, 250_000))  # CREATE2 + code deposit + the leaf call
     elif kind == "destroy":  # a child's leaf: log SELFBALANCE, SELFDESTRUCT (if it has one)
         to = child_name(pick(draw, _child_bits(gen.mode)), pick(draw, _child_bits(gen.mode)))
         entry = LEAF
@@ -728,9 +731,14 @@ def scenarios(draw, mode: str, max_txs: int = 16) -> Scenario:
 
     # a size class first: lists alone average ~5 elements, too few for threads to
     # overlap; shrinking lowers the class, then deletes transactions
-    floor = pick(draw, [n for n in (1, 4, 8, 12, 16) if n <= max_txs])
+    # room left by the transactions added below (redeploy episode, FRESH's funding)
+    room = max_txs - (3 if mode == "redeploy" else 0) - (1 if use_fresh_sender else 0)
+    floor = pick(draw, [n for n in (1, 4, 8, 12, 16) if n <= room])
     drafts = draw(st.lists(tx_drafts(gen, tuple(senders), base_fee, blob_base_fee),
-                           min_size=floor, max_size=max_txs))
+                           min_size=floor, max_size=room))
+    if mode == "redeploy":
+        drafts = _with_redeploy_episode(draw, gen, drafts, tuple(senders), base_fee)
+        features.add("deploy / destroy / redeploy episode")
     if use_fresh_sender:
         # FRESH exists only once funded: a raw transfer first
         drafts.insert(0, TxDraft("transfer", "A", "FRESH", None, ETHER // 10, 21_000,
@@ -793,6 +801,32 @@ def scenarios(draw, mode: str, max_txs: int = 16) -> Scenario:
     }
     features.add(f"fork {fork}")
     return Scenario(mode, fixture, features)
+
+
+def _with_redeploy_episode(draw, gen: Gen, drafts: list[TxDraft], senders: tuple[str, ...],
+                           base_fee: int) -> list[TxDraft]:
+    """Weave deploy -> destroy -> redeploy of one child into the drawn transactions
+    (the others read and call it before, between and after). In Cancun only a
+    contract created in the same transaction really goes (EIP-6780): the first deploy
+    calls the self-destructing leaf at once; in Shanghai a later transaction does."""
+    variant, salt = pick(draw, VARIANTS), pick(draw, SALTS)
+    child = child_name(variant, salt)
+    fee = ("legacy", base_fee + 1)
+    same_tx = gen.cancun
+
+    def deploy(then_call: bool) -> TxDraft:
+        return TxDraft("deploy", pick(draw, senders), "FACTORY", 0, 0, 400_000, fee, (), 0, 0, None,
+                       bytes([variant, salt, int(then_call)]))
+
+    steps = [deploy(same_tx)]
+    if not same_tx:
+        steps.append(TxDraft("destroy", pick(draw, senders), child, LEAF, 0, 150_000, fee, (), 0, 0, None))
+    steps.append(deploy(False))
+    positions = sorted(draw(st.lists(ints(0, len(drafts)), min_size=len(steps), max_size=len(steps))))
+    out = list(drafts)
+    for offset, (at, step) in enumerate(zip(positions, steps)):
+        out.insert(at + offset, step)
+    return out
 
 
 def _label_tx(d: TxDraft, features: set[str]) -> None:

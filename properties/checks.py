@@ -359,11 +359,9 @@ def observed_features(fixture: dict, seq: Outcome, runs: list[Outcome] = ()) -> 
             out.add("contract created by a creation tx")
         for address, change in changes.items():
             if change.get("destroyed"):
-                if address in existed:
-                    out.add("account destroyed")
-                    destroyed_at[address] = i
-                else:
-                    out.add("created and destroyed in one tx")
+                out.add("account destroyed" if address in existed else "created and destroyed in one tx")
+                destroyed_at[address] = i
+                existed.discard(address)
                 continue
             if change["code"] is not None and change["code"]:
                 if address in destroyed_at:

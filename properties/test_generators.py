@@ -151,7 +151,7 @@ def test_generated_blocks_are_well_formed(mode, data):
     scenario = data.draw(scenarios(mode))
     fx = scenario.fixture
     assert json.loads(json.dumps(fx)) == fx
-    assert 1 <= len(fx["transactions"]) <= 17  # 16 + the FRESH funding transfer
+    assert 1 <= len(fx["transactions"]) <= 16
     for address, acc in fx["pre"].items():
         code = acc.get("code", "0x")
         # EIP-7523: no empty accounts; EIP-7610 (known gap): no storage without code/nonce

@@ -27,20 +27,9 @@ def test_corpus_is_well_formed():
         assert {"fork", "env", "pre", "transactions"} <= set(fixture), path.name
 
 
-# Open engine bugs these files reproduce (races: they fail in some schedules only, so the
-# xfail is not strict). Each is a debt; delete the entry when the race is fixed.
-LOST_WAKEUP = ("scheduler race: a suspended transaction is never resumed and the block ends with "
-               "'transaction N never executed' (open bug, see the closing note of the session)")
-DIVERGENT = ("Block-STM race: in rare schedules a transaction's final result disagrees with "
-             "sequential execution (wrong balance / nonce seen); open bug")
-OPEN_BUGS = {
-    "parallel_equals_sequential-calls-813b65b141": LOST_WAKEUP,
-    "parallel_equals_sequential-redeploy-d78d215ef3": LOST_WAKEUP,
-    "parallel_equals_sequential-create-8204bcfd93": DIVERGENT,
-    "parallel_equals_sequential-generic-344e1379c1": DIVERGENT,
-    "parallel_equals_sequential-generic-cfa2501b07": DIVERGENT,
-    "parallel_equals_sequential-redeploy-fcba9b32c4": DIVERGENT,
-}
+# Open engine bugs a file reproduces, as {stem: reason}: races fail in some schedules only,
+# so the xfail is not strict. Each is a debt; delete the entry when the bug is fixed.
+OPEN_BUGS: dict[str, str] = {}
 
 
 def _param(path):

@@ -175,6 +175,8 @@ fn execute(
 ) -> Result<Option<Task>, String> {
     loop {
         evm.ctx.journaled_state.database.begin(tx);
+        // A database error revm kept from an earlier transaction must not leak into this one.
+        evm.ctx.error = Ok(());
         evm.ctx.set_tx(block.transactions[tx].env.clone());
         match lazy::lazy_transfer(evm, coinbase) {
             Ok(Some(transfer)) => {
@@ -198,9 +200,19 @@ fn execute(
         }
         let (outcome, lazy_fee) = lazy::run_lazy(evm);
         let state = evm.ctx.journaled_state.finalize();
+        evm.ctx.error = Ok(());
         let db = &evm.ctx.journaled_state.database;
+        // Whatever revm made of it, an incarnation that met an ESTIMATE read incomplete
+        // state: it waits for the blocker and runs again.
+        let outcome = match db.blocked {
+            Some(blocking) => Err(EVMError::Database(ReadError::Blocked(blocking))),
+            None => outcome,
+        };
         let (result, writes) = match outcome {
             Err(EVMError::Database(ReadError::Blocked(blocking))) => {
+                if blocking >= tx {
+                    return Err(format!("transaction {tx} blocked on a higher transaction {blocking}"));
+                }
                 counters.dependency_waits.fetch_add(1, Relaxed);
                 if scheduler.add_dependency(tx, blocking) {
                     return Ok(None);

@@ -39,24 +39,35 @@ pub struct VmDb<'a> {
     pub new_code: &'a NewCode,
     pub tx: TxIdx,
     pub reads: Vec<Read>,
+    /// The first ESTIMATE this incarnation ran into. revm does not surface every
+    /// database error (some paths turn one into a halt and carry on), so the engine
+    /// decides from this, never from revm's outcome alone.
+    pub blocked: Option<TxIdx>,
 }
 
 impl<'a> VmDb<'a> {
     pub fn new(mv: &'a MvMemory<'a>, base: &'a WorldState, new_code: &'a NewCode) -> Self {
-        VmDb { mv, base, new_code, tx: 0, reads: Vec::new() }
+        VmDb { mv, base, new_code, tx: 0, reads: Vec::new(), blocked: None }
     }
 
     /// Prepares for an incarnation of transaction `tx`.
     pub fn begin(&mut self, tx: TxIdx) {
         self.tx = tx;
         self.reads.clear();
+        self.blocked = None;
     }
 
     pub fn read(&mut self, location: Location) -> Result<U256, ReadError> {
         if let Some(seen) = self.reads.iter().find(|r| r.location == location) {
             return Ok(seen.value);
         }
-        let resolved = self.mv.resolve(&location, self.tx).map_err(|Blocked(tx)| ReadError::Blocked(tx))?;
+        let resolved = match self.mv.resolve(&location, self.tx) {
+            Ok(resolved) => resolved,
+            Err(Blocked(blocking)) => {
+                self.blocked.get_or_insert(blocking);
+                return Err(ReadError::Blocked(blocking));
+            }
+        };
         self.reads.push(Read { location, value: resolved.value, origin: resolved.origin });
         Ok(resolved.value)
     }
