@@ -20,19 +20,8 @@ from .statetests import CaseRef
 
 # (selector, mode, reason)
 KNOWN_FAILURES: list[tuple[str, str, str]] = [
-    # EIP-7610 (retroactive): CREATE/CREATE2 onto an account with no code and nonce 0 but
-    # non-empty storage must collide. revm 43 checks only nonce and code, so the engine
-    # creates the contract. Fix: a collision check through revm's frame/handler traits.
-    ("stSStoreTest/InitCollision.json", "both", "EIP-7610 create collision on non-empty storage: revm 43 checks nonce and code only"),
-    ("stSStoreTest/InitCollisionParis.json", "both", "EIP-7610 create collision on non-empty storage: revm 43 checks nonce and code only"),
-    ("stCreate2/create2collisionStorage.json", "both", "EIP-7610 create collision on non-empty storage: revm 43 checks nonce and code only"),
-    ("stCreate2/create2collisionStorageParis.json", "both", "EIP-7610 create collision on non-empty storage: revm 43 checks nonce and code only"),
-    ("stCreate2/RevertInCreateInInitCreate2.json", "both", "EIP-7610 create collision on non-empty storage: revm 43 checks nonce and code only"),
-    ("stCreate2/RevertInCreateInInitCreate2Paris.json", "both", "EIP-7610 create collision on non-empty storage: revm 43 checks nonce and code only"),
-    ("stRevertTest/RevertInCreateInInit.json", "both", "EIP-7610 create collision on non-empty storage: revm 43 checks nonce and code only"),
-    ("stRevertTest/RevertInCreateInInit_Paris.json", "both", "EIP-7610 create collision on non-empty storage: revm 43 checks nonce and code only"),
-    ("stExtCodeHash/dynamicAccountOverwriteEmpty.json", "both", "EIP-7610 create collision on non-empty storage: revm 43 checks nonce and code only"),
-    ("stExtCodeHash/dynamicAccountOverwriteEmpty_Paris.json", "both", "EIP-7610 create collision on non-empty storage: revm 43 checks nonce and code only"),
+    # Empty. The ten EIP-7610 files (create collision on an address with storage only)
+    # were here until the engine's journal learnt the rule (engine/src/eip7610.rs).
 ]
 
 # Cases too slow for every pre-merge run, as (selector, mode, reason): they get

@@ -4,6 +4,7 @@ thread count, on the blocks that break naive parallel engines."""
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 from Crypto.Hash import keccak
@@ -23,6 +24,15 @@ FACTORY = "0x36600060003760003660006000f560005500"
 CHILD_RUNTIME = "36600e57600054600101600055005b33ff"
 # Child init code: SSTORE(1, 7), then return CHILD_RUNTIME
 CHILD_INIT = "0x600760015560118060106000396000f3" + CHILD_RUNTIME
+# slot0 += 1, but slot0 is read first and written last, after a loop of 20,000 + slot0
+# rounds (~0.5 Mgas): each call conflicts with the one before it over a window long enough
+# for the workers to overlap even on a busy machine, and an incarnation that read a
+# stale count burns a different amount of gas, so it pays a different fee.
+SLOW_COUNTER = "0x600054" + "62" + (20000).to_bytes(3, "big").hex() + "81015b60019003806009575060010160005500"
+# Every parallel run here takes well under a second. A scheduler that loses a wake-up
+# hangs forever; the engine releases the GIL, so a thread times the call out and the
+# test fails within a minute instead of at its timeout.
+HANG_TIMEOUT_S = 60
 
 
 def keccak256(data: bytes) -> bytes:
@@ -42,6 +52,25 @@ def assert_same(seq, par):
     assert par.tx_changes == seq.tx_changes
 
 
+def execute_parallel(fixture, threads):
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = blockstm.execute(fixture, mode="parallel", threads=threads, parallel_threshold=0)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(HANG_TIMEOUT_S)
+    if worker.is_alive():
+        pytest.fail(f"parallel execution on {threads} threads did not return within {HANG_TIMEOUT_S} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
 def check_parallel(fixture, repeats=REPEATS, threads=THREADS):
     """Runs the block sequentially once and in parallel `repeats` times per thread
     count; returns the sequential result and the stats of every parallel run."""
@@ -49,7 +78,7 @@ def check_parallel(fixture, repeats=REPEATS, threads=THREADS):
     runs = []
     for t in threads:
         for _ in range(repeats):
-            par = blockstm.execute(fixture, mode="parallel", threads=t, parallel_threshold=0)
+            par = execute_parallel(fixture, t)
             assert_same(seq, par)
             assert par.stats["mode"] == "parallel" and par.stats["fallback"] is None
             runs.append(par)
@@ -172,7 +201,7 @@ def hot_counter(n):
 
 
 def test_dependencies_name_lower_transactions_read_from():
-    res = blockstm.execute(hot_counter(20), mode="parallel", threads=2, parallel_threshold=0)
+    res = execute_parallel(hot_counter(20), threads=2)
     assert res.dependencies[0] == []
     assert all(i - 1 in deps and all(d < i for d in deps) for i, deps in enumerate(res.dependencies) if i)
 
@@ -181,3 +210,36 @@ def test_lazy_transfers_make_a_nonce_chain_independent():
     res = blockstm.execute(nonce_chain(200), mode="parallel", threads=2, parallel_threshold=0)
     assert res.stats["lazy_transfers"] == 200
     assert res.stats["reexecutions"] == 0 and res.dependencies == [[]] * 200
+
+
+@pytest.mark.timeout(300)
+def test_hot_slot_with_long_conflict_windows_and_coinbase_readers():
+    """Counter calls that conflict in long windows (aborts, ESTIMATE waits, incarnations
+    whose fee changes), and every fourth transaction reads the coinbase, whose balance
+    is the counter calls' lazy fees summed."""
+    counter = "0xc000000000000000000000000000000000000002"
+    n = 24
+    pre = {address(i): {"balance": hex(ETHER), "nonce": "0x0"} for i in range(n)}
+    pre[counter] = {"balance": "0x0", "nonce": "0x1", "code": SLOW_COUNTER}
+    pre[READER] = {"balance": "0x0", "nonce": "0x1", "code": COINBASE_BALANCE_TO_SLOT}
+    txs = [tx(sender=address(i), to=READER, data="0x" + i.to_bytes(32, "big").hex()) if i % 4 == 3
+           else tx(sender=address(i), to=counter, gas=1_000_000) for i in range(n)]
+    seq, runs = check_parallel(block(txs, pre=pre), repeats=max(1, REPEATS // 5), threads=(2, 4, 8))
+    assert seq.post_state[counter]["storage"] == {0: n - n // 4}
+    # The windows really overlapped: the test exercised conflicts, not a sequential schedule.
+    assert sum(r.stats["validation_failures"] + r.stats["dependency_waits"] for r in runs) > 0
+
+
+@pytest.mark.timeout(300)
+def test_redeploy_over_a_destroyed_pre_state_contract_starts_from_empty_storage():
+    """The storage of a contract destroyed in the block reads as zero afterwards, the
+    pre-state's slots included, not only the slots the block wrote."""
+    factory = "0xfac0000000000000000000000000000000000001"
+    child = create2_address(factory, 0, CHILD_INIT)
+    pre = {address(i): {"balance": hex(ETHER), "nonce": "0x0"} for i in range(4)}
+    pre[factory] = {"balance": "0x0", "nonce": "0x1", "code": FACTORY}
+    pre[child] = {"balance": "0x0", "nonce": "0x1", "code": "0x" + CHILD_RUNTIME, "storage": {"0x00": "0x05", "0x02": "0x09"}}
+    steps = [(child, "0x01"), (factory, CHILD_INIT), (child, "0x"), (child, "0x")]
+    txs = [tx(sender=address(i), to=to, data=data, gas=300_000) for i, (to, data) in enumerate(steps)]
+    seq, _ = check_parallel(block(txs, pre=pre, fork="Shanghai"), repeats=max(1, REPEATS // 10))
+    assert seq.post_state[child]["storage"] == {0: 2, 1: 7}

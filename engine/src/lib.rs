@@ -6,8 +6,10 @@
 
 pub mod changes;
 pub mod constantinople;
+pub mod eip7610;
 pub mod env;
 pub mod errors;
+pub mod faults;
 pub mod fixture;
 pub mod fork;
 pub mod parallel;
@@ -33,6 +35,8 @@ pub enum Mode {
 
 /// Parses a JSON block fixture and executes it.
 pub fn execute_block(json: &[u8], mode: Mode) -> Result<BlockOutput, EngineError> {
+    #[cfg(feature = "faults")]
+    faults::check_selection()?;
     let block = fixture::parse_fixture(json)?;
     match mode {
         Mode::Sequential => sequential::execute_sequential(&block),

@@ -98,6 +98,14 @@ fn _panic_for_tests() -> PyResult<()> {
     Python::attach(|py| r.map_err(|e| raise(py, e)))
 }
 
+/// The seeded faults `BLOCKSTM_FAULT` can switch on: present only in a build with the
+/// `faults` feature, so a harness can tell it is running the faulted engine.
+#[cfg(feature = "faults")]
+#[pyfunction]
+fn faults() -> Vec<&'static str> {
+    crate::faults::NAMES.to_vec()
+}
+
 #[pyfunction]
 fn _invalid_tx_kinds() -> Vec<&'static str> {
     InvalidTxKind::ALL.iter().map(|k| k.name()).collect()
@@ -321,6 +329,8 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(execute, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_invalid_tx_kinds, m)?)?;
+    #[cfg(feature = "faults")]
+    m.add_function(wrap_pyfunction!(faults, m)?)?;
     m.add_class::<BlockResult>()?;
     m.add_class::<Receipt>()?;
     m.add_class::<Log>()?;

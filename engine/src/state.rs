@@ -66,6 +66,11 @@ impl WorldState {
         WorldState { accounts, contracts, block_hashes }
     }
 
+    /// Whether `address` holds a non-zero slot (EIP-7610's collision test).
+    pub fn has_storage(&self, address: &Address) -> bool {
+        self.accounts.get(address).is_some_and(|a| a.storage.values().any(|v| !v.is_zero()))
+    }
+
     pub fn apply(&mut self, changes: &TxChanges) {
         for (address, change) in &changes.accounts {
             match change {

@@ -6,17 +6,21 @@ use crate::errors::{EngineError, InvalidTx, InvalidTxKind};
 use crate::fixture::Transaction;
 use crate::receipts::TxReceipt;
 use revm::context::result::{EVMError, ExecutionResult};
-use revm::context::{block::BlockEnv, cfg::CfgEnv, Context};
+use crate::eip7610::{Eip7610Journal, StorageProbe};
+use revm::context::{block::BlockEnv, cfg::CfgEnv, Context, TxEnv};
 use revm::database_interface::Database;
-use revm::handler::{ExecuteEvm, MainBuilder, MainContext, MainnetEvm};
+use revm::handler::{ExecuteEvm, MainBuilder, MainnetEvm};
 
-pub type Evm<DB> = MainnetEvm<revm::handler::MainnetContext<DB>>;
+/// revm's mainnet context, with the EIP-7610 journal (eip7610.rs).
+pub type EvmContext<DB> = Context<BlockEnv, TxEnv, CfgEnv, DB, Eip7610Journal<DB>, ()>;
+pub type Evm<DB> = MainnetEvm<EvmContext<DB>>;
 
 /// One revm instance. A Constantinople configuration (recognised by its EIP-1283 gas
 /// table, see constantinople.rs) also gets the net-metering SSTORE.
-pub fn build_evm<DB: Database>(db: DB, cfg: CfgEnv, block: BlockEnv) -> Evm<DB> {
+pub fn build_evm<DB: Database + StorageProbe>(db: DB, cfg: CfgEnv, block: BlockEnv) -> Evm<DB> {
     let eip1283 = crate::constantinople::is_eip1283(&cfg);
-    let mut evm = Context::mainnet().with_db(db).with_cfg(cfg).with_block(block).build_mainnet();
+    let spec = cfg.spec;
+    let mut evm = EvmContext::new(db, spec).with_cfg(cfg).with_block(block).build_mainnet();
     if eip1283 {
         let table = evm.instruction.instruction_table_mut();
         table[crate::constantinople::SSTORE_OPCODE as usize] =
@@ -38,7 +42,7 @@ pub enum TxError<E> {
     Internal(String),
 }
 
-pub fn transact<DB: Database>(evm: &mut Evm<DB>, index: usize, tx: &Transaction) -> Result<TxOutcome, TxError<DB::Error>> {
+pub fn transact<DB: Database + StorageProbe>(evm: &mut Evm<DB>, index: usize, tx: &Transaction) -> Result<TxOutcome, TxError<DB::Error>> {
     match evm.transact(tx.env.clone()) {
         Ok(out) => Ok(TxOutcome { changes: TxChanges::from_evm_state(out.state), result: out.result }),
         Err(EVMError::Transaction(e)) => Err(TxError::Invalid(InvalidTx {

@@ -21,9 +21,10 @@ use revm::primitives::hardfork::SpecId;
 use std::cell::Cell;
 use std::marker::PhantomData;
 
-use super::mv_memory::{code_hash_value, EntryData, Location};
+use super::mv_memory::{code_hash_value, EntryData, Location, CLEARED};
 use super::vm_db::{ReadError, VmDb};
 use crate::changes::{AccountChange, TxChanges};
+use crate::faults::{self, Fault};
 use crate::vm::Evm;
 
 /// The mainnet handler, except that a positive beneficiary fee is left for the
@@ -56,6 +57,7 @@ impl<'a> Handler for LazyBeneficiaryHandler<'a> {
         let already_loaded = ctx.journal_ref().evm_state().contains_key(&beneficiary);
         if fee.is_zero() || already_loaded {
             self.lazy_fee.set(None);
+            if faults::active(Fault::DoubleLazyDelta) && !fee.is_zero() { self.lazy_fee.set(Some(fee)); }
             return post_execution::reward_beneficiary(evm.ctx(), exec_result.gas()).map_err(From::from);
         }
         self.lazy_fee.set(Some(fee));
@@ -86,14 +88,14 @@ pub fn write_set(changes: &TxChanges, db: &VmDb<'_>, coinbase: Address, lazy_fee
                 put(Location::Code(a), U256::ZERO, &mut writes);
                 put(Location::Balance(a), U256::ZERO, &mut writes);
                 put(Location::Nonce(a), U256::ZERO, &mut writes);
-                writes.push((Location::StorageCleared(a), EntryData::Write(U256::ZERO)));
+                writes.push((Location::StorageCleared(a), EntryData::Write(CLEARED)));
             }
             AccountChange::Updated { balance, nonce, code_hash, storage_cleared, storage, .. } => {
                 put(Location::Code(a), code_hash_value(*code_hash), &mut writes);
                 put(Location::Balance(a), *balance, &mut writes);
                 put(Location::Nonce(a), U256::from(*nonce), &mut writes);
                 if *storage_cleared {
-                    writes.push((Location::StorageCleared(a), EntryData::Write(U256::ZERO)));
+                    writes.push((Location::StorageCleared(a), EntryData::Write(CLEARED)));
                 }
                 for (slot, value) in storage {
                     writes.push((Location::Storage(a, *slot), EntryData::Write(*value)));
@@ -105,7 +107,7 @@ pub fn write_set(changes: &TxChanges, db: &VmDb<'_>, coinbase: Address, lazy_fee
         // The handler only defers the fee when the transaction never loaded the
         // coinbase, so the changes cannot hold it.
         debug_assert!(changes.accounts.iter().all(|(a, _)| *a != coinbase));
-        writes.push((Location::Balance(coinbase), EntryData::Delta(fee)));
+        if !faults::active(Fault::LoseBeneficiaryDelta) { writes.push((Location::Balance(coinbase), EntryData::Delta(fee))); }
         writes.push((Location::Code(coinbase), EntryData::EnsureExists));
     }
     writes
@@ -205,7 +207,7 @@ pub fn settle_transfer(state: &mut crate::state::WorldState, t: &LazyTransfer) -
     use crate::state::Account;
     use revm::primitives::KECCAK_EMPTY;
     let sender = state.accounts.get(&t.sender)?;
-    if sender.code_hash != KECCAK_EMPTY || sender.nonce != t.nonce || sender.balance < t.upfront {
+    if sender.code_hash != KECCAK_EMPTY || (sender.nonce != t.nonce && !faults::active(Fault::SkipLazyNonceCheck)) || sender.balance < t.upfront {
         return None;
     }
     let sender = state.accounts.get_mut(&t.sender)?;

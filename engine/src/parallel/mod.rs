@@ -24,6 +24,7 @@ use std::time::Instant;
 use crate::changes::{AccountChange, TxChanges};
 use crate::env::{block_env, cfg_env};
 use crate::errors::{EngineError, InvalidTx, InvalidTxKind};
+use crate::faults::{self, Fault};
 use crate::fixture::BlockFixture;
 use crate::result::{BlockBudget, BlockOutput, Stats};
 use crate::sequential::execute_sequential_on;
@@ -79,7 +80,7 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
     let n = block.transactions.len();
     let cfg = cfg_env(block.fork, &block.header);
     let benv = block_env(block.fork, &block.header, &cfg);
-    let mv = MvMemory::new(&base, n);
+    let mv = MvMemory::new(&base, n, block.header.coinbase);
     let scheduler = Scheduler::new(n);
     let new_code = NewCode::default();
     let results: Vec<Mutex<Option<TxResult>>> = (0..n).map(|_| Mutex::new(None)).collect();
@@ -144,7 +145,7 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
         fallback: None,
         elapsed_ns: 0,
     };
-    drop(mv);
+    mv.discard_in_background();
     let results: Vec<TxResult> = results
         .into_iter()
         .enumerate()
@@ -259,6 +260,7 @@ fn assemble(block: &BlockFixture, mut state: WorldState, results: Vec<TxResult>)
             TxResult::Invalid(invalid) => return Err(invalid.into()),
             TxResult::Done { result, changes, lazy_fee } => {
                 state.apply(&changes);
+                if faults::active(Fault::CommitOutOfOrder) { if let Some(lower) = all_changes.last() { state.apply(lower); } }
                 (result.tx_gas_used(), Some(result), changes, lazy_fee)
             }
             TxResult::Transfer(t) => match lazy::settle_transfer(&mut state, &t) {
@@ -287,6 +289,7 @@ fn assemble(block: &BlockFixture, mut state: WorldState, results: Vec<TxResult>)
             changes.accounts.insert(at, (coinbase, change));
         }
         let cumulative = budget.consume(tx, gas_used);
+        let cumulative = if faults::active(Fault::CumulativeGasOrder) && receipt_of.is_none() { cumulative - gas_used } else { cumulative };
         let mut r = match &receipt_of {
             Some(result) => receipt(tx, result, cumulative),
             None => transfer_receipt(tx, gas_used, cumulative),

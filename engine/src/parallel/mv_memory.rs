@@ -14,6 +14,7 @@ use alloy_primitives::map::{DefaultHashBuilder, HashMap};
 use std::hash::{BuildHasher, Hash};
 use std::sync::{Mutex, RwLock};
 
+use crate::faults::{self, Fault};
 use crate::state::WorldState;
 
 pub type TxIdx = usize;
@@ -31,6 +32,10 @@ pub enum Location {
 
 /// The code-location value of a missing account.
 pub const NO_ACCOUNT: U256 = U256::ZERO;
+/// `StorageCleared` values: the pre-state's, and a wipe's (distinct, so that validation
+/// by value notices a wipe appearing below a reader).
+pub const NOT_CLEARED: U256 = U256::ZERO;
+pub const CLEARED: U256 = U256::from_limbs([1, 0, 0, 0]);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntryData {
@@ -76,6 +81,12 @@ struct Versions(Vec<(TxIdx, Entry)>);
 
 impl Versions {
     fn insert(&mut self, tx: TxIdx, entry: Entry) {
+        // Transactions mostly finish in order: appending needs no search (a hot
+        // location such as the coinbase balance holds an entry per transaction).
+        if self.0.last().is_none_or(|(last, _)| *last < tx) {
+            self.0.push((tx, entry));
+            return;
+        }
         match self.0.binary_search_by_key(&tx, |(i, _)| *i) {
             Ok(at) => self.0[at].1 = entry,
             Err(at) => self.0.insert(at, (tx, entry)),
@@ -95,26 +106,51 @@ impl Versions {
 
     /// Entries of transactions below `tx`, highest first.
     fn below(&self, tx: TxIdx) -> impl Iterator<Item = (TxIdx, &Entry)> {
-        let end = self.0.partition_point(|(i, _)| *i < tx);
+        let end = match self.0.last() {
+            Some((last, _)) if *last < tx => self.0.len(),
+            _ => self.0.partition_point(|(i, _)| *i < tx),
+        };
         self.0[..end].iter().rev().map(|(i, e)| (*i, e))
+            .filter(|(_, e)| !(faults::active(Fault::IgnoreEstimate) && e.data == EntryData::Estimate))
     }
+}
+
+/// One transaction's lazy payment to the beneficiary. Every transaction makes one, so
+/// as map entries they turned the coinbase into the block's hot spot — one lock and
+/// one ever-growing version list that every worker wrote to. Kept per transaction
+/// instead, they are summed only when somebody reads the coinbase.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct LazyFee {
+    /// `Delta` on the beneficiary's balance.
+    fee: Option<U256>,
+    /// `EnsureExists` on the beneficiary's code location.
+    ensure_exists: bool,
+    /// The writer was aborted: readers wait for its next incarnation.
+    estimate: bool,
 }
 
 pub struct MvMemory<'a> {
     shards: Vec<RwLock<HashMap<Location, Versions>>>,
     hasher: DefaultHashBuilder,
     base: &'a WorldState,
+    beneficiary: Address,
+    lazy_fees: Vec<Mutex<LazyFee>>,
     /// Per transaction: what its last incarnation read and where it wrote.
     last_reads: Vec<Mutex<Vec<Read>>>,
     last_writes: Vec<Mutex<Vec<Location>>>,
 }
 
 impl<'a> MvMemory<'a> {
-    pub fn new(base: &'a WorldState, txs: usize) -> Self {
+    pub fn new(base: &'a WorldState, txs: usize, beneficiary: Address) -> Self {
+        // A transaction writes a handful of locations: sized up front, the shards do
+        // not rehash while the workers fill them.
+        let per_shard = txs * 4 / SHARDS;
         MvMemory {
-            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::default())).collect(),
+            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::with_capacity_and_hasher(per_shard, Default::default()))).collect(),
             hasher: Default::default(),
             base,
+            beneficiary,
+            lazy_fees: (0..txs).map(|_| Mutex::new(LazyFee::default())).collect(),
             last_reads: (0..txs).map(|_| Mutex::new(Vec::new())).collect(),
             last_writes: (0..txs).map(|_| Mutex::new(Vec::new())).collect(),
         }
@@ -134,14 +170,20 @@ impl<'a> MvMemory<'a> {
             Location::Storage(a, slot) => {
                 account(a).and_then(|acc| acc.storage.get(slot).copied()).unwrap_or_default()
             }
-            Location::StorageCleared(_) => U256::ZERO,
+            Location::StorageCleared(_) => NOT_CLEARED,
         }
     }
 
     /// The value transaction `tx` sees at `location`, lazy updates evaluated.
     pub fn resolve(&self, location: &Location, tx: TxIdx) -> Result<Resolved, Blocked> {
-        if let Location::Storage(address, _) = location {
-            return self.resolve_storage(location, &Location::StorageCleared(*address), tx);
+        match location {
+            Location::Storage(address, _) => {
+                return self.resolve_storage(location, &Location::StorageCleared(*address), tx)
+            }
+            Location::Balance(a) | Location::Code(a) if *a == self.beneficiary => {
+                return self.resolve_beneficiary(location, tx)
+            }
+            _ => {}
         }
         let shard = self.shard(location).read().unwrap();
         let mut delta = U256::ZERO;
@@ -178,10 +220,37 @@ impl<'a> MvMemory<'a> {
         let last_clear = self.latest_plain(cleared, tx)?;
         Ok(match (last_write, last_clear) {
             (Some((w, v)), Some((c, _))) if w >= c => Resolved { value: v, origin: Some(w) },
+            (None, Some(_)) if faults::active(Fault::DestroyedStorageReadable) => Resolved { value: self.base_value(slot), origin: None },
             (_, Some((c, _))) => Resolved { value: U256::ZERO, origin: Some(c) },
             (Some((w, v)), None) => Resolved { value: v, origin: Some(w) },
             (None, None) => Resolved { value: self.base_value(slot), origin: None },
         })
+    }
+
+    /// The beneficiary's balance or code location: its last real write (an eager
+    /// payment, a transaction of its own), then the lazy fees of the transactions
+    /// between that write and `tx`.
+    fn resolve_beneficiary(&self, location: &Location, tx: TxIdx) -> Result<Resolved, Blocked> {
+        let last_write = self.latest_plain(location, tx)?;
+        let (from, value, mut origin) = match last_write {
+            Some((w, v)) => (w + 1, v, Some(w)),
+            None => (0, self.base_value(location), None),
+        };
+        let is_balance = matches!(location, Location::Balance(_));
+        let (mut delta, mut ensure_exists) = (U256::ZERO, false);
+        for i in (from..tx).rev() {
+            let lazy = *self.lazy_fees[i].lock().unwrap();
+            if lazy.estimate && !faults::active(Fault::IgnoreEstimate) {
+                return Err(Blocked(i));
+            }
+            let touches = if is_balance { lazy.fee.is_some() } else { lazy.ensure_exists };
+            if touches {
+                delta = delta.wrapping_add(lazy.fee.unwrap_or_default());
+                ensure_exists |= lazy.ensure_exists;
+                origin = origin.max(Some(i));
+            }
+        }
+        Ok(Resolved { value: finish(location, value, delta, ensure_exists), origin })
     }
 
     fn latest_plain(&self, location: &Location, tx: TxIdx) -> Result<Option<(TxIdx, U256)>, Blocked> {
@@ -201,14 +270,29 @@ impl<'a> MvMemory<'a> {
 
     /// Publishes an incarnation's reads and writes. Returns whether it wrote a
     /// location its previous incarnation did not (higher transactions must revalidate).
-    pub fn record(&self, tx: TxIdx, reads: Vec<Read>, writes: Vec<(Location, EntryData)>) -> bool {
+    pub fn record(&self, tx: TxIdx, reads: Vec<Read>, mut writes: Vec<(Location, EntryData)>) -> bool {
+        let mut lazy = LazyFee::default();
+        writes.retain(|(location, data)| match (location, data) {
+            (Location::Balance(a), EntryData::Delta(d)) if *a == self.beneficiary => {
+                lazy.fee = Some(lazy.fee.unwrap_or_default().wrapping_add(*d));
+                false
+            }
+            (Location::Code(a), EntryData::EnsureExists) if *a == self.beneficiary => {
+                lazy.ensure_exists = true;
+                false
+            }
+            _ => true,
+        });
+        let had_lazy = std::mem::replace(&mut *self.lazy_fees[tx].lock().unwrap(), lazy);
+        let new_lazy = (lazy.fee.is_some() && had_lazy.fee.is_none())
+            || (lazy.ensure_exists && !had_lazy.ensure_exists);
         let new_locations: Vec<Location> = writes.iter().map(|(l, _)| *l).collect();
         for (location, data) in writes {
             let mut shard = self.shard(&location).write().unwrap();
             shard.entry(location).or_default().insert(tx, Entry { data });
         }
         let mut previous = self.last_writes[tx].lock().unwrap();
-        let mut wrote_new = false;
+        let mut wrote_new = new_lazy;
         for location in &new_locations {
             if !previous.contains(location) {
                 wrote_new = true;
@@ -229,10 +313,17 @@ impl<'a> MvMemory<'a> {
     /// An aborted incarnation's writes become ESTIMATEs: readers wait instead of
     /// reading values that are probably stale.
     pub fn convert_writes_to_estimates(&self, tx: TxIdx) {
+        {
+            let mut lazy = self.lazy_fees[tx].lock().unwrap();
+            if *lazy != LazyFee::default() && !faults::active(Fault::EarlyLazyEvaluation) {
+                lazy.estimate = true;
+            }
+        }
         let written = self.last_writes[tx].lock().unwrap();
         for location in written.iter() {
             let mut shard = self.shard(location).write().unwrap();
             if let Some(entry) = shard.get_mut(location).and_then(|v| v.get_mut(tx)) {
+                if faults::active(Fault::EarlyLazyEvaluation) && matches!(entry.data, EntryData::Delta(_)) { continue; }
                 entry.data = EntryData::Estimate;
             }
         }
@@ -240,11 +331,23 @@ impl<'a> MvMemory<'a> {
 
     /// Whether every value the last incarnation of `tx` read is still what it would read.
     pub fn validate_read_set(&self, tx: TxIdx) -> bool {
+        if faults::active(Fault::SkipValidation) { return true; }
         let reads = self.last_reads[tx].lock().unwrap();
         reads.iter().all(|read| match self.resolve(&read.location, tx) {
+            _ if faults::active(Fault::StaleBaseStorage) && read.origin.is_none() && matches!(read.location, Location::Storage(..)) => true,
             Ok(now) => now.value == read.value,
             Err(Blocked(_)) => false,
         })
+    }
+
+    /// Frees the versions on another thread: a block's worth of small allocations takes
+    /// tens of milliseconds to free, and the in-order assembly need not wait for it.
+    pub fn discard_in_background(self) {
+        let MvMemory { shards, last_reads, last_writes, lazy_fees, .. } = self;
+        let parts = (shards, last_reads, last_writes, lazy_fees);
+        if std::thread::Builder::new().name("blockstm-free".into()).spawn(move || drop(parts)).is_err() {
+            // No thread to spare: the parts were moved into the failed closure and are freed here.
+        }
     }
 
     /// The lower transactions whose writes the last incarnation of `tx` read.
@@ -282,7 +385,7 @@ mod tests {
     #[test]
     fn reads_the_highest_lower_write_or_the_base() {
         let base = WorldState::default();
-        let mv = MvMemory::new(&base, 4);
+        let mv = MvMemory::new(&base, 4, addr(0xcb));
         let loc = Location::Balance(addr(1));
         mv.record(0, vec![], vec![(loc, EntryData::Write(U256::from(10)))]);
         mv.record(2, vec![], vec![(loc, EntryData::Write(U256::from(30)))]);
@@ -294,7 +397,7 @@ mod tests {
     #[test]
     fn deltas_accumulate_onto_the_last_write_and_estimates_block() {
         let base = WorldState::default();
-        let mv = MvMemory::new(&base, 4);
+        let mv = MvMemory::new(&base, 4, addr(0xcb));
         let loc = Location::Balance(addr(1));
         mv.record(0, vec![], vec![(loc, EntryData::Write(U256::from(100)))]);
         mv.record(1, vec![], vec![(loc, EntryData::Delta(U256::from(5)))]);
@@ -306,16 +409,39 @@ mod tests {
     }
 
     #[test]
+    fn lazy_fees_sum_onto_the_beneficiarys_last_write_and_estimates_block() {
+        let base = WorldState::default();
+        let mv = MvMemory::new(&base, 5, addr(0xcb));
+        let balance = Location::Balance(addr(0xcb));
+        let code = Location::Code(addr(0xcb));
+        let fee = |d: u64| vec![(balance, EntryData::Delta(U256::from(d))), (code, EntryData::EnsureExists)];
+        assert!(mv.record(0, vec![], fee(5)));
+        assert!(!mv.record(0, vec![], fee(6)), "the same lazy locations again");
+        mv.record(1, vec![], vec![(balance, EntryData::Write(U256::from(100)))]);
+        mv.record(3, vec![], fee(7));
+        assert_eq!(mv.resolve(&balance, 1).unwrap(), Resolved { value: U256::from(6), origin: Some(0) });
+        assert_eq!(mv.resolve(&code, 1).unwrap().value, code_hash_value(revm::primitives::KECCAK_EMPTY));
+        assert_eq!(mv.resolve(&code, 0).unwrap(), Resolved { value: NO_ACCOUNT, origin: None });
+        assert_eq!(mv.resolve(&balance, 4).unwrap(), Resolved { value: U256::from(107), origin: Some(3) });
+        assert_eq!(mv.resolve(&balance, 3).unwrap(), Resolved { value: U256::from(100), origin: Some(1) });
+        mv.convert_writes_to_estimates(3);
+        assert_eq!(mv.resolve(&balance, 4), Err(Blocked(3)));
+        assert_eq!(mv.resolve(&code, 4), Err(Blocked(3)));
+        mv.record(3, vec![], vec![]);
+        assert_eq!(mv.resolve(&balance, 4).unwrap().value, U256::from(100));
+    }
+
+    #[test]
     fn a_storage_wipe_hides_older_slot_writes() {
         let base = WorldState::default();
-        let mv = MvMemory::new(&base, 4);
+        let mv = MvMemory::new(&base, 4, addr(0xcb));
         let slot = Location::Storage(addr(1), U256::from(1));
         mv.record(0, vec![], vec![(slot, EntryData::Write(U256::from(9)))]);
-        mv.record(1, vec![], vec![(Location::StorageCleared(addr(1)), EntryData::Write(U256::ZERO))]);
+        mv.record(1, vec![], vec![(Location::StorageCleared(addr(1)), EntryData::Write(CLEARED))]);
         assert_eq!(mv.resolve(&slot, 1).unwrap().value, U256::from(9));
         assert_eq!(mv.resolve(&slot, 2).unwrap().value, U256::ZERO);
         mv.record(1, vec![], vec![
-            (Location::StorageCleared(addr(1)), EntryData::Write(U256::ZERO)),
+            (Location::StorageCleared(addr(1)), EntryData::Write(CLEARED)),
             (slot, EntryData::Write(U256::from(4))),
         ]);
         assert_eq!(mv.resolve(&slot, 3).unwrap().value, U256::from(4));
@@ -324,7 +450,7 @@ mod tests {
     #[test]
     fn record_reports_new_locations_and_drops_stale_ones() {
         let base = WorldState::default();
-        let mv = MvMemory::new(&base, 2);
+        let mv = MvMemory::new(&base, 2, addr(0xcb));
         let a = Location::Nonce(addr(1));
         let b = Location::Nonce(addr(2));
         assert!(mv.record(0, vec![], vec![(a, EntryData::Write(U256::from(1)))]));

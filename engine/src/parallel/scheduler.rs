@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Mutex;
 
 use super::mv_memory::TxIdx;
+use crate::faults::{self, Fault};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Task {
@@ -25,13 +26,26 @@ enum Status {
     Aborting,
 }
 
+/// A value alone on its cache lines: every worker updates these counters all the time,
+/// and sharing a line would make each update evict the others (false sharing).
+#[repr(align(128))]
+#[derive(Default)]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 pub struct Scheduler {
     n: usize,
-    execution_idx: AtomicUsize,
-    validation_idx: AtomicUsize,
-    decrease_cnt: AtomicUsize,
-    num_active_tasks: AtomicUsize,
-    done: AtomicBool,
+    execution_idx: Padded<AtomicUsize>,
+    validation_idx: Padded<AtomicUsize>,
+    decrease_cnt: Padded<AtomicUsize>,
+    num_active_tasks: Padded<AtomicUsize>,
+    done: Padded<AtomicBool>,
     status: Vec<Mutex<(usize, Status)>>,
     dependents: Vec<Mutex<Vec<TxIdx>>>,
 }
@@ -40,11 +54,11 @@ impl Scheduler {
     pub fn new(n: usize) -> Self {
         Scheduler {
             n,
-            execution_idx: AtomicUsize::new(0),
-            validation_idx: AtomicUsize::new(0),
-            decrease_cnt: AtomicUsize::new(0),
-            num_active_tasks: AtomicUsize::new(0),
-            done: AtomicBool::new(n == 0),
+            execution_idx: Padded::default(),
+            validation_idx: Padded::default(),
+            decrease_cnt: Padded::default(),
+            num_active_tasks: Padded::default(),
+            done: Padded(AtomicBool::new(n == 0)),
             status: (0..n).map(|_| Mutex::new((0, Status::ReadyToExecute))).collect(),
             dependents: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
         }
@@ -165,6 +179,7 @@ impl Scheduler {
 
     fn resume_dependents(&self, tx: TxIdx) {
         let waiting = std::mem::take(&mut *self.dependents[tx].lock().unwrap());
+        if faults::active(Fault::DropWakeUp) { self.num_active_tasks.fetch_add(waiting.len(), SeqCst); return; }
         if let Some(&min) = waiting.iter().min() {
             for dependent in waiting {
                 self.set_ready(dependent);
@@ -190,6 +205,7 @@ impl Scheduler {
 
     /// Only the first failed validation of an incarnation aborts it.
     pub fn try_validation_abort(&self, tx: TxIdx, incarnation: usize) -> bool {
+        let incarnation = if faults::active(Fault::ValidateWrongIncarnation) { incarnation.saturating_sub(1) } else { incarnation };
         let mut status = self.status[tx].lock().unwrap();
         if *status == (incarnation, Status::Executed) {
             status.1 = Status::Aborting;

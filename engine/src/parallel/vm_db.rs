@@ -8,7 +8,7 @@ use revm::state::{AccountInfo, Bytecode};
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use super::mv_memory::{Blocked, Location, MvMemory, Read, TxIdx, NO_ACCOUNT};
+use super::mv_memory::{Blocked, Location, MvMemory, Read, TxIdx, NOT_CLEARED, NO_ACCOUNT};
 use crate::state::WorldState;
 
 /// Why a read could not be served.
@@ -85,6 +85,19 @@ impl<'a> VmDb<'a> {
             .code(hash)
             .cloned()
             .or_else(|| self.new_code.0.read().unwrap().get(hash).cloned())
+    }
+}
+
+impl crate::eip7610::StorageProbe for VmDb<'_> {
+    /// Storage at a create target can only come from the pre-state (a contract created
+    /// in the block has a nonce or code, which collides anyway), and only a wipe by a
+    /// lower transaction can remove it: read as `StorageCleared`, so validation sees it.
+    fn has_storage(&mut self, address: Address) -> bool {
+        if !self.base.has_storage(&address) {
+            return false;
+        }
+        // Blocked: the answer does not matter, the incarnation runs again.
+        self.read(Location::StorageCleared(address)).map_or(true, |cleared| cleared == NOT_CLEARED)
     }
 }
 
