@@ -11,11 +11,13 @@ DEPS   := $(VENV)/.deps-installed
 WORKERS ?= auto
 PYTEST_ARGS ?=
 
-.PHONY: setup build gate test test-rust bench clean
+.PHONY: setup build gate test test-rust bench fuzz faults-build mutation clean
 
 setup: build
 
 $(DEPS): pyproject.toml
+	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server) \
+		|| echo "warning: no redis-server: the campaign's redis test skips (fails under CI=true)"
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(PY) scripts/pinned_deps.py | xargs $(VENV)/bin/pip install -q
@@ -46,5 +48,24 @@ BENCH_ARGS ?=
 bench: build
 	$(PY) -m bench.run $(BENCH_ARGS)
 
+# Fuzz campaign (docs/campaigns.md): the properties for HOURS of wall clock on WORKERS
+# processes (auto: one per core), live progress, a report in .cache/campaigns/<timestamp>/.
+# make fuzz HOURS=0.5 WORKERS=2 FUZZ_ARGS="--database redis://host:6379 --seed 1000"
+HOURS ?= 8
+FUZZ_ARGS ?=
+fuzz: build
+	$(PY) -m properties.campaign --hours $(HOURS) --workers $(WORKERS) $(FUZZ_ARGS)
+
+# Detection power (docs/detection-power.md): the engine built with seeded bugs (cargo
+# feature `faults`, into engine/target-faults and .cache/faults/site: never the shipped
+# wheel), then the gate's suites against each bug.
+# make mutation MUTATION_ARGS="--faults skip-validation,drop-wake-up --limit 300"
+MUTATION_ARGS ?=
+faults-build: $(DEPS)
+	$(PY) scripts/mutation.py --build-only
+
+mutation: $(DEPS)
+	$(PY) scripts/mutation.py --workers $(WORKERS) $(MUTATION_ARGS)
+
 clean:
-	rm -rf $(VENV) engine/target .cache
+	rm -rf $(VENV) engine/target engine/target-faults .cache

@@ -2,6 +2,7 @@
 
 Plugins: `conformance.plugin` adds the corpus options (--ethereum-tests,
 --mainnet-blocks, --engine-threads, --rerun-parallel, --state-tests-sample).
+Here: --test-threads N, an alias of pytest-xdist's -n.
 """
 
 from __future__ import annotations
@@ -9,11 +10,20 @@ from __future__ import annotations
 import os
 
 import pytest
+from xdist.plugin import parse_numprocesses
 
 pytest_plugins = []
 if os.path.exists(os.path.join(os.path.dirname(__file__), "conformance", "plugin.py")):
     pytest_plugins.append("conformance.plugin")
 
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # `cargo test -- --test-threads N` spelled for pytest: it stores into pytest-xdist's own
+    # `-n` option (same dest), so xdist starts N workers exactly as with `-n N`.
+    parser.getgroup("blockstm").addoption(
+        "--test-threads", dest="numprocesses", metavar="N", type=parse_numprocesses,
+        help="test worker processes: an alias of pytest-xdist's -n (N, auto or 0). Workers x "
+             "--engine-threads <= cores is the rule of thumb (docs/campaigns.md)")
 
 
 # ---- Hypothesis profiles (properties/, docs/properties.md) ---------------------------------

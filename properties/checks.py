@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +22,17 @@ from .reference import diff_results, run_reference
 from .universe import create_address
 
 REGRESSIONS = Path(__file__).resolve().parent / "regressions"
+# New counterexamples go to $PROPERTIES_CORPUS when set (campaigns: --corpus), else to
+# REGRESSIONS; test_regressions.py always replays REGRESSIONS.
+CORPUS_ENV = "PROPERTIES_CORPUS"
 
 # A block of a few dozen small transactions takes milliseconds; this only catches
 # hangs (a deadlocked scheduler) without killing the whole pytest process.
 ENGINE_TIMEOUT_S = 30.0
 
 PROPERTIES = ("parallel_equals_sequential", "sequential_equals_reference", "invariants")
+# The fake property of properties/planted.py (campaign tests only; never in REGRESSIONS).
+PLANTED = "planted"
 
 
 class EngineHang(AssertionError):
@@ -300,13 +306,18 @@ def replay_command(path: Path) -> str:
             f"# or: pytest 'properties/test_regressions.py::test_regression[{path.stem}]'")
 
 
+def corpus_dir() -> Path:
+    return Path(os.environ.get(CORPUS_ENV) or REGRESSIONS)
+
+
 def save_regression(fixture: dict, prop: str, problems: list[str], *, threads: Optional[list[int]] = None,
-                    directory: Path = REGRESSIONS, path: Optional[Path] = None) -> Path:
+                    directory: Optional[Path] = None, path: Optional[Path] = None) -> Path:
     """Write a counterexample as a block fixture the engine can run as is (``_``-keys
-    are ignored by the engine and the reference); ``path`` overwrites a file saved
-    earlier in the same shrink."""
-    assert prop in PROPERTIES, prop
+    are ignored by the engine and the reference) to ``directory`` (default:
+    ``corpus_dir()``); ``path`` overwrites a file saved earlier in the same shrink."""
+    assert prop in PROPERTIES or prop == PLANTED, prop
     if path is None:
+        directory = directory or corpus_dir()
         body = {k: v for k, v in fixture.items() if not k.startswith("_")}
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:10]
         directory.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Callable, Optional, Sequence
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings, target
@@ -45,6 +46,8 @@ PARALLEL_MAX_TXS = 24
 # ~50 ms, and a race shows up only in some schedules.
 PARALLEL_REPEATS = 3
 REFERENCE_MAX_TXS = 16
+# The parallel property draws thread counts from 2..MAX_THREADS (campaigns: --engine-threads).
+MAX_THREADS = 8
 
 # A deadline only a pathological example can hit (blocks take milliseconds; the
 # reference ~30-100 ms): it flags engine slowdowns without flaking on a busy machine.
@@ -62,11 +65,18 @@ def timeout_for(kind: str) -> int:
     return max(600, 4 * budget(kind))
 
 
+# Called after each example with its event labels and parallel runs: properties/campaign.py
+# counts examples, events and re-executions through it. None under pytest.
+example_hook: Optional[Callable[[list[str], Sequence[Outcome]], None]] = None
+
+
 def label(scenario: Scenario, seq: Outcome, runs=()) -> None:
-    for feature in sorted(scenario.features):
-        event(f"drawn: {feature}")
-    for feature in sorted(observed_features(scenario.fixture, seq, runs)):
-        event(f"observed: {feature}")
+    events = [f"drawn: {feature}" for feature in sorted(scenario.features)]
+    events += [f"observed: {feature}" for feature in sorted(observed_features(scenario.fixture, seq, runs))]
+    for name in events:
+        event(name)
+    if example_hook is not None:
+        example_hook(events, runs)
 
 
 # fixture+threads digest -> the problems a parallel run showed (see the parallel test)
@@ -99,7 +109,7 @@ def report(prop: str, scenario: Scenario, problems: list[str], **extra) -> None:
 
 
 def threads_lists():
-    return st.lists(st.integers(2, 8), min_size=1, max_size=2, unique=True)
+    return st.lists(st.integers(2, MAX_THREADS), min_size=1, max_size=2, unique=True)
 
 
 @pytest.mark.parametrize("mode", MODES)
