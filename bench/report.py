@@ -21,8 +21,6 @@ MAINNET_FLOOR = 1.0        # x, every mainnet block
 MAINNET_MEAN_TARGET = 1.4  # x, mean over the mainnet blocks
 REVM_OVERHEAD_TARGET = 1.03  # sequential executor loop / bare revm loop
 MEMORY_TARGET = GIB        # peak RSS of a 1-gigagas block
-# Receipts carry intermediate state roots before Byzantium.
-PRE_BYZANTIUM = ("Frontier", "Homestead", "EIP150", "EIP158")
 
 
 # ---------------------------------------------------------------------------
@@ -97,9 +95,7 @@ def targets(doc: dict) -> list[dict[str, Any]]:
     out.append(item)
 
     # Mainnet, at every core (the engine's default thread count).
-    # Before Byzantium the engine's two timers cover different work (see markdown()'s † note).
-    comparable = [w for w in mainnet if w.get("txs") and w.get("fork") not in PRE_BYZANTIUM]
-    left_out = sum(1 for w in mainnet if w.get("txs") and w.get("fork") in PRE_BYZANTIUM)
+    comparable = [w for w in mainnet if w.get("txs")]
     speedups = [(w, w["summary"].get("at_cores", {}).get("speedup")) for w in comparable]
     speedups = [(w, s) for w, s in speedups if s is not None]
     floor = {"target": f"mainnet blocks never below {MAINNET_FLOOR}x (at {cores} threads)"}
@@ -119,8 +115,6 @@ def targets(doc: dict) -> list[dict[str, Any]]:
         scope = []
         if len(mainnet) < 41:
             scope.append(f"{len(mainnet)} of the 41 blocks run")
-        if left_out:
-            scope.append(f"{left_out} pre-Byzantium blocks left out: timers not comparable")
         if scope:
             floor["scope"] = mean["scope"] = "; ".join(scope)
     else:
@@ -159,7 +153,7 @@ def summarise_doc(doc: dict) -> dict[str, Any]:
     for w in doc["workloads"]:
         w["summary"] = workload_summary(w, cores, stat)
     mainnet = [w["summary"] for w in doc["workloads"]
-               if w["kind"] == "mainnet" and w.get("txs") and w.get("fork") not in PRE_BYZANTIUM]
+               if w["kind"] == "mainnet" and w.get("txs")]
     summary: dict[str, Any] = {"targets": targets(doc)}
     if mainnet:
         per_threads = {}
@@ -270,20 +264,14 @@ def markdown(doc: dict) -> str:
         header.insert(1, "Fork")
         rows = []
         for w in mainnet:
-            marker = " †" if w.get("fork") in PRE_BYZANTIUM else ""
-            row = _main_row(f"{w.get('block_number')}{marker}", w)
+            row = _main_row(str(w.get('block_number')), w)
             row.insert(1, w.get("fork", "?"))
             row.append(_x(w["summary"].get("at_cores", {}).get("wall_speedup")))
             rows.append(row)
         lines += _table(header, rows)
-        if any(w.get("fork") in PRE_BYZANTIUM for w in mainnet):
-            lines += ["", "† Before Byzantium a receipt holds the state root after its transaction: the "
-                      "sequential executor computes these inside its timed loop, the parallel one while "
-                      "assembling the block after its timer stops, so the engine-timer speedup overstates; "
-                      "the e2e speedup is comparable."]
         ms = doc["summary"].get("mainnet_speedup", {})
         if ms:
-            lines += ["", "Speedup over the mainnet blocks with transactions from Byzantium on, by thread count:", ""]
+            lines += ["", "Speedup over the mainnet blocks with transactions, by thread count:", ""]
             lines += _table(["Threads", "Geometric mean", "Mean", "Min", "Max", "Blocks"],
                             [[t, _x(v["geomean"]), _x(v["mean"]), _x(v["min"]), _x(v["max"]), str(v["blocks"])]
                              for t, v in ms.items()])
@@ -361,7 +349,7 @@ def plots(doc: dict, stem: Path) -> list[Path]:
         if pts:
             blocks = max(v["blocks"] for v in ms.values())
             ax.plot(*zip(*sorted(pts)), marker="s", linestyle="--", color="black",
-                    label=f"mainnet, geometric mean ({blocks} blocks from Byzantium on)")
+                    label=f"mainnet, geometric mean ({blocks} blocks)")
         ideal = [t for t in threads if t <= cores]
         ax.plot(ideal, ideal, linestyle=":", color="grey", label="linear")
         ax.axhline(1.0, color="grey", linewidth=0.8)
@@ -389,11 +377,11 @@ def plots(doc: dict, stem: Path) -> list[Path]:
         ax.axhline(MAINNET_MEAN_TARGET, color="green", linewidth=0.8, linestyle="--",
                    label=f"{MAINNET_MEAN_TARGET}x mean target")
         ax.set_xticks(list(xs))
-        ax.set_xticklabels([f"{w['block_number']}{' †' if w.get('fork') in PRE_BYZANTIUM else ''}"
+        ax.set_xticklabels([f"{w['block_number']}"
                             for w in mainnet], rotation=75, fontsize=7)
         # Log scale: 0.5x and 2x sit equally far from 1x, and outliers do not flatten the rest.
         ax.set_yscale("log")
-        ax.set_xlabel("block († before Byzantium: the timers are not comparable, see the table)")
+        ax.set_xlabel("block")
         ax.set_ylabel("speedup over sequential")
         ax.set_title("Speedup per mainnet block")
         ax.legend(fontsize=8)
