@@ -3,7 +3,10 @@
     python -m conformance fixture 'stExample/add11.json::add11[Cancun-d0g0v0]'  > block.json
     python -m conformance run 'test_state[stExample/add11.json::add11[Cancun-d0g0v0]-par]'
     python -m conformance mainnet 12244000 > block.json
+    python -m conformance sweep [PATH ...] [-k EXPR] [--mode seq|par|both] [--workers N]
 
+`sweep` runs many cases (default: all, both modes) over worker processes, without
+pytest, with the pytest runner's checks; see conformance/sweep.py and `sweep --help`.
 A pytest item id (with its `test_state[...]` wrapper and `-seq`/`-par` suffix) is
 accepted as is; the suffix picks the mode of `run`.
 """
@@ -14,7 +17,7 @@ import argparse
 import re
 import sys
 
-from . import checks, data, mainnet, statetests
+from . import checks, data, mainnet, statetests, sweep
 
 _ITEM = re.compile(r"^(?:.*::)?test_state\[(?P<inner>.*)\]$")
 
@@ -52,7 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int)
     p = sub.add_parser("mainnet", help="print a mainnet block's fixture")
     p.add_argument("number", type=int)
+    p = sub.add_parser("sweep", help="run many state-test cases over worker processes, no pytest",
+                       description=sweep.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sweep.add_arguments(p)
     args = parser.parse_args(argv)
+
+    if args.command == "sweep":
+        return sweep.main(args)
 
     if args.command == "mainnet":
         lookup = data.find_mainnet_blocks(args.mainnet_blocks)
