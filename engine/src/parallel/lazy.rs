@@ -76,8 +76,11 @@ pub fn run_lazy(evm: &mut ParEvm<'_>) -> (Result<ExecutionResult, EVMError<ReadE
 /// transaction read are not written: validation guarantees they are unchanged.
 pub fn write_set(changes: &TxChanges, db: &VmDb<'_>, coinbase: Address, lazy_fee: Option<U256>) -> Vec<(Location, EntryData)> {
     let mut writes = Vec::new();
+    // The coinbase balance is written even when unchanged (a zero fee paid eagerly): a
+    // real write bounds how far a later read must sum lazy fees back (lazy fee slots in
+    // mv_memory.rs), which otherwise grows with the block.
     let put = |location: Location, value: U256, writes: &mut Vec<(Location, EntryData)>| {
-        if db.value_read(&location) != Some(value) {
+        if location == Location::Balance(coinbase) || db.value_read(&location) != Some(value) {
             writes.push((location, EntryData::Write(value)));
         }
     };

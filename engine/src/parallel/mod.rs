@@ -8,6 +8,7 @@
 
 pub mod lazy;
 pub mod mv_memory;
+pub mod padded;
 pub mod pool;
 pub mod scheduler;
 pub mod vm_db;
@@ -17,7 +18,7 @@ use revm::context::result::{EVMError, ExecutionResult};
 use revm::context::ContextSetters;
 use revm::context_interface::JournalTr;
 use revm::primitives::KECCAK_EMPTY;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -31,6 +32,7 @@ use crate::sequential::execute_sequential_on;
 use crate::state::{Account, BlockHashes, WorldState};
 use crate::vm::{build_evm, receipt};
 use mv_memory::{MvMemory, TxIdx};
+use padded::CachePadded;
 use scheduler::{Scheduler, Task};
 use vm_db::{NewCode, ReadError, VmDb};
 
@@ -45,13 +47,25 @@ enum TxResult {
     Invalid(InvalidTx),
 }
 
-#[derive(Default)]
+/// Each worker counts on its own and adds its counts once at the end: shared
+/// counters bumped per task would bounce between the cores.
+#[derive(Default, Clone, Copy)]
 struct Counters {
-    executions: AtomicU64,
-    validations: AtomicU64,
-    validation_failures: AtomicU64,
-    dependency_waits: AtomicU64,
-    lazy_transfers: AtomicU64,
+    executions: u64,
+    validations: u64,
+    validation_failures: u64,
+    dependency_waits: u64,
+    lazy_transfers: u64,
+}
+
+impl Counters {
+    fn add(&mut self, other: Counters) {
+        self.executions += other.executions;
+        self.validations += other.validations;
+        self.validation_failures += other.validation_failures;
+        self.dependency_waits += other.dependency_waits;
+        self.lazy_transfers += other.lazy_transfers;
+    }
 }
 
 pub fn execute_parallel(block: &BlockFixture, threads: Option<usize>, threshold: Option<usize>) -> Result<BlockOutput, EngineError> {
@@ -83,8 +97,8 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
     let mv = MvMemory::new(&base, n, block.header.coinbase);
     let scheduler = Scheduler::new(n);
     let new_code = NewCode::default();
-    let results: Vec<Mutex<Option<TxResult>>> = (0..n).map(|_| Mutex::new(None)).collect();
-    let counters = Counters::default();
+    let results: Vec<CachePadded<Mutex<Option<TxResult>>>> = (0..n).map(|_| CachePadded(Mutex::new(None))).collect();
+    let counters = Mutex::new(Counters::default());
     let failed = AtomicBool::new(false);
     let failure: Mutex<Option<String>> = Mutex::new(None);
     let coinbase = block.header.coinbase;
@@ -94,18 +108,19 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
             let db = VmDb::new(&mv, &base, &new_code);
             let mut evm = build_evm(db, cfg.clone(), benv.clone());
             let mut task: Option<Task> = None;
+            let mut local = Counters::default();
             while !scheduler.done() && !failed.load(Relaxed) {
                 task = match task.or_else(|| scheduler.next_task()) {
                     Some(Task::Execute(tx, inc)) => {
-                        counters.executions.fetch_add(1, Relaxed);
-                        execute(&mut evm, block, tx, inc, &mv, &scheduler, &new_code, &results, &counters, coinbase)?
+                        local.executions += 1;
+                        execute(&mut evm, block, tx, inc, &mv, &scheduler, &new_code, &results, &mut local, coinbase)?
                     }
                     Some(Task::Validate(tx, inc)) => {
-                        counters.validations.fetch_add(1, Relaxed);
+                        local.validations += 1;
                         let valid = mv.validate_read_set(tx);
                         let aborted = !valid && scheduler.try_validation_abort(tx, inc);
                         if aborted {
-                            counters.validation_failures.fetch_add(1, Relaxed);
+                            local.validation_failures += 1;
                             mv.convert_writes_to_estimates(tx);
                         }
                         scheduler.finish_validation(tx, aborted)
@@ -116,6 +131,7 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
                     }
                 };
             }
+            counters.lock().unwrap().add(local);
             Ok::<(), String>(())
         }));
         let error = match work {
@@ -132,16 +148,17 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
         return Err(EngineError::Internal(message));
     }
     let dependencies: Vec<Vec<TxIdx>> = (0..n).map(|tx| mv.dependencies(tx)).collect();
-    let executions = counters.executions.load(Relaxed);
+    let counters = counters.into_inner().unwrap();
+    let executions = counters.executions;
     let stats = Stats {
         mode: "parallel",
         threads,
         executions,
         reexecutions: executions.saturating_sub(n as u64),
-        validations: counters.validations.load(Relaxed),
-        validation_failures: counters.validation_failures.load(Relaxed),
-        dependency_waits: counters.dependency_waits.load(Relaxed),
-        lazy_transfers: counters.lazy_transfers.load(Relaxed),
+        validations: counters.validations,
+        validation_failures: counters.validation_failures,
+        dependency_waits: counters.dependency_waits,
+        lazy_transfers: counters.lazy_transfers,
         fallback: None,
         elapsed_ns: 0,
     };
@@ -150,7 +167,7 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
         .into_iter()
         .enumerate()
         .map(|(i, r)| {
-            r.into_inner().unwrap().ok_or_else(|| {
+            r.0.into_inner().unwrap().ok_or_else(|| {
                 EngineError::Internal(format!("transaction {i} never executed ({})", scheduler.describe(i)))
             })
         })
@@ -170,8 +187,8 @@ fn execute(
     mv: &MvMemory<'_>,
     scheduler: &Scheduler,
     new_code: &NewCode,
-    results: &[Mutex<Option<TxResult>>],
-    counters: &Counters,
+    results: &[CachePadded<Mutex<Option<TxResult>>>],
+    counters: &mut Counters,
     coinbase: alloy_primitives::Address,
 ) -> Result<Option<Task>, String> {
     loop {
@@ -183,7 +200,7 @@ fn execute(
             Ok(Some(transfer)) => {
                 // Nothing ran, but leave no trace in the journal for the next transaction.
                 let _ = evm.ctx.journaled_state.finalize();
-                counters.lazy_transfers.fetch_add(1, Relaxed);
+                counters.lazy_transfers += 1;
                 let writes = lazy::transfer_writes(&transfer, coinbase);
                 let reads = std::mem::take(&mut evm.ctx.journaled_state.database.reads);
                 *results[tx].lock().unwrap() = Some(TxResult::Transfer(transfer));
@@ -192,7 +209,7 @@ fn execute(
             }
             Ok(None) => {}
             Err(ReadError::Blocked(blocking)) => {
-                counters.dependency_waits.fetch_add(1, Relaxed);
+                counters.dependency_waits += 1;
                 if scheduler.add_dependency(tx, blocking) {
                     return Ok(None);
                 }
@@ -214,7 +231,7 @@ fn execute(
                 if blocking >= tx {
                     return Err(format!("transaction {tx} blocked on a higher transaction {blocking}"));
                 }
-                counters.dependency_waits.fetch_add(1, Relaxed);
+                counters.dependency_waits += 1;
                 if scheduler.add_dependency(tx, blocking) {
                     return Ok(None);
                 }

@@ -14,6 +14,7 @@ use alloy_primitives::map::{DefaultHashBuilder, HashMap};
 use std::hash::{BuildHasher, Hash};
 use std::sync::{Mutex, RwLock};
 
+use super::padded::CachePadded;
 use crate::faults::{self, Fault};
 use crate::state::WorldState;
 
@@ -129,15 +130,20 @@ struct LazyFee {
     estimate: bool,
 }
 
+/// Per transaction: its lazy fee, what its last incarnation read and where it wrote.
+#[derive(Default)]
+struct TxRecord {
+    lazy_fee: Mutex<LazyFee>,
+    reads: Mutex<Vec<Read>>,
+    writes: Mutex<Vec<Location>>,
+}
+
 pub struct MvMemory<'a> {
-    shards: Vec<RwLock<HashMap<Location, Versions>>>,
+    shards: Vec<CachePadded<RwLock<HashMap<Location, Versions>>>>,
     hasher: DefaultHashBuilder,
     base: &'a WorldState,
     beneficiary: Address,
-    lazy_fees: Vec<Mutex<LazyFee>>,
-    /// Per transaction: what its last incarnation read and where it wrote.
-    last_reads: Vec<Mutex<Vec<Read>>>,
-    last_writes: Vec<Mutex<Vec<Location>>>,
+    per_tx: Vec<CachePadded<TxRecord>>,
 }
 
 impl<'a> MvMemory<'a> {
@@ -146,18 +152,18 @@ impl<'a> MvMemory<'a> {
         // not rehash while the workers fill them.
         let per_shard = txs * 4 / SHARDS;
         MvMemory {
-            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::with_capacity_and_hasher(per_shard, Default::default()))).collect(),
+            shards: (0..SHARDS)
+                .map(|_| CachePadded(RwLock::new(HashMap::with_capacity_and_hasher(per_shard, Default::default()))))
+                .collect(),
             hasher: Default::default(),
             base,
             beneficiary,
-            lazy_fees: (0..txs).map(|_| Mutex::new(LazyFee::default())).collect(),
-            last_reads: (0..txs).map(|_| Mutex::new(Vec::new())).collect(),
-            last_writes: (0..txs).map(|_| Mutex::new(Vec::new())).collect(),
+            per_tx: (0..txs).map(|_| CachePadded::default()).collect(),
         }
     }
 
     fn shard(&self, location: &Location) -> &RwLock<HashMap<Location, Versions>> {
-        &self.shards[(self.hasher.hash_one(location) as usize) % SHARDS]
+        &self.shards[(self.hasher.hash_one(location) as usize) % SHARDS].0
     }
 
     /// The pre-state value of a location.
@@ -237,9 +243,14 @@ impl<'a> MvMemory<'a> {
             None => (0, self.base_value(location), None),
         };
         let is_balance = matches!(location, Location::Balance(_));
+        if !is_balance && value != NO_ACCOUNT {
+            // An existing account's code hash is what it is: `EnsureExists` cannot change
+            // it, so the lazy fees need no scan (it would cost O(block) per read).
+            return Ok(Resolved { value, origin });
+        }
         let (mut delta, mut ensure_exists) = (U256::ZERO, false);
         for i in (from..tx).rev() {
-            let lazy = *self.lazy_fees[i].lock().unwrap();
+            let lazy = *self.per_tx[i].lazy_fee.lock().unwrap();
             if lazy.estimate && !faults::active(Fault::IgnoreEstimate) {
                 return Err(Blocked(i));
             }
@@ -283,7 +294,7 @@ impl<'a> MvMemory<'a> {
             }
             _ => true,
         });
-        let had_lazy = std::mem::replace(&mut *self.lazy_fees[tx].lock().unwrap(), lazy);
+        let had_lazy = std::mem::replace(&mut *self.per_tx[tx].lazy_fee.lock().unwrap(), lazy);
         let new_lazy = (lazy.fee.is_some() && had_lazy.fee.is_none())
             || (lazy.ensure_exists && !had_lazy.ensure_exists);
         let new_locations: Vec<Location> = writes.iter().map(|(l, _)| *l).collect();
@@ -291,7 +302,7 @@ impl<'a> MvMemory<'a> {
             let mut shard = self.shard(&location).write().unwrap();
             shard.entry(location).or_default().insert(tx, Entry { data });
         }
-        let mut previous = self.last_writes[tx].lock().unwrap();
+        let mut previous = self.per_tx[tx].writes.lock().unwrap();
         let mut wrote_new = new_lazy;
         for location in &new_locations {
             if !previous.contains(location) {
@@ -306,7 +317,7 @@ impl<'a> MvMemory<'a> {
             }
         }
         *previous = new_locations;
-        *self.last_reads[tx].lock().unwrap() = reads;
+        *self.per_tx[tx].reads.lock().unwrap() = reads;
         wrote_new
     }
 
@@ -314,12 +325,12 @@ impl<'a> MvMemory<'a> {
     /// reading values that are probably stale.
     pub fn convert_writes_to_estimates(&self, tx: TxIdx) {
         {
-            let mut lazy = self.lazy_fees[tx].lock().unwrap();
+            let mut lazy = self.per_tx[tx].lazy_fee.lock().unwrap();
             if *lazy != LazyFee::default() && !faults::active(Fault::EarlyLazyEvaluation) {
                 lazy.estimate = true;
             }
         }
-        let written = self.last_writes[tx].lock().unwrap();
+        let written = self.per_tx[tx].writes.lock().unwrap();
         for location in written.iter() {
             let mut shard = self.shard(location).write().unwrap();
             if let Some(entry) = shard.get_mut(location).and_then(|v| v.get_mut(tx)) {
@@ -332,7 +343,7 @@ impl<'a> MvMemory<'a> {
     /// Whether every value the last incarnation of `tx` read is still what it would read.
     pub fn validate_read_set(&self, tx: TxIdx) -> bool {
         if faults::active(Fault::SkipValidation) { return true; }
-        let reads = self.last_reads[tx].lock().unwrap();
+        let reads = self.per_tx[tx].reads.lock().unwrap();
         reads.iter().all(|read| match self.resolve(&read.location, tx) {
             _ if faults::active(Fault::StaleBaseStorage) && read.origin.is_none() && matches!(read.location, Location::Storage(..)) => true,
             Ok(now) => now.value == read.value,
@@ -343,8 +354,8 @@ impl<'a> MvMemory<'a> {
     /// Frees the versions on another thread: a block's worth of small allocations takes
     /// tens of milliseconds to free, and the in-order assembly need not wait for it.
     pub fn discard_in_background(self) {
-        let MvMemory { shards, last_reads, last_writes, lazy_fees, .. } = self;
-        let parts = (shards, last_reads, last_writes, lazy_fees);
+        let MvMemory { shards, per_tx, .. } = self;
+        let parts = (shards, per_tx);
         if std::thread::Builder::new().name("blockstm-free".into()).spawn(move || drop(parts)).is_err() {
             // No thread to spare: the parts were moved into the failed closure and are freed here.
         }
@@ -352,7 +363,7 @@ impl<'a> MvMemory<'a> {
 
     /// The lower transactions whose writes the last incarnation of `tx` read.
     pub fn dependencies(&self, tx: TxIdx) -> Vec<TxIdx> {
-        let reads = self.last_reads[tx].lock().unwrap();
+        let reads = self.per_tx[tx].reads.lock().unwrap();
         let mut deps: Vec<TxIdx> = reads.iter().filter_map(|r| r.origin).collect();
         deps.sort_unstable();
         deps.dedup();

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Mutex;
 
 use super::mv_memory::TxIdx;
+use super::padded::CachePadded;
 use crate::faults::{self, Fault};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,27 +27,14 @@ enum Status {
     Aborting,
 }
 
-/// A value alone on its cache lines: every worker updates these counters all the time,
-/// and sharing a line would make each update evict the others (false sharing).
-#[repr(align(128))]
-#[derive(Default)]
-struct Padded<T>(T);
-
-impl<T> std::ops::Deref for Padded<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
 pub struct Scheduler {
     n: usize,
-    execution_idx: Padded<AtomicUsize>,
-    validation_idx: Padded<AtomicUsize>,
-    decrease_cnt: Padded<AtomicUsize>,
-    num_active_tasks: Padded<AtomicUsize>,
-    done: Padded<AtomicBool>,
-    status: Vec<Mutex<(usize, Status)>>,
+    execution_idx: CachePadded<AtomicUsize>,
+    validation_idx: CachePadded<AtomicUsize>,
+    decrease_cnt: CachePadded<AtomicUsize>,
+    num_active_tasks: CachePadded<AtomicUsize>,
+    done: CachePadded<AtomicBool>,
+    status: Vec<CachePadded<Mutex<(usize, Status)>>>,
     dependents: Vec<Mutex<Vec<TxIdx>>>,
 }
 
@@ -54,12 +42,12 @@ impl Scheduler {
     pub fn new(n: usize) -> Self {
         Scheduler {
             n,
-            execution_idx: Padded::default(),
-            validation_idx: Padded::default(),
-            decrease_cnt: Padded::default(),
-            num_active_tasks: Padded::default(),
-            done: Padded(AtomicBool::new(n == 0)),
-            status: (0..n).map(|_| Mutex::new((0, Status::ReadyToExecute))).collect(),
+            execution_idx: CachePadded::default(),
+            validation_idx: CachePadded::default(),
+            decrease_cnt: CachePadded::default(),
+            num_active_tasks: CachePadded::default(),
+            done: CachePadded(AtomicBool::new(n == 0)),
+            status: (0..n).map(|_| CachePadded(Mutex::new((0, Status::ReadyToExecute)))).collect(),
             dependents: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
         }
     }
