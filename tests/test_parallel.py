@@ -243,3 +243,21 @@ def test_redeploy_over_a_destroyed_pre_state_contract_starts_from_empty_storage(
     txs = [tx(sender=address(i), to=to, data=data, gas=300_000) for i, (to, data) in enumerate(steps)]
     seq, _ = check_parallel(block(txs, pre=pre, fork="Shanghai"), repeats=max(1, REPEATS // 10))
     assert seq.post_state[child]["storage"] == {0: 2, 1: 7}
+
+
+def test_default_path_needs_three_usable_threads():
+    """Without an explicit threshold, Block-STM needs 3 threads that can run at once
+    (requested, capped by the cores): on fewer it costs more than it saves
+    (docs/engine.md). An explicit threshold forces it."""
+    fixture = raw_transfers(20)
+    cores = os.cpu_count() or 1
+    for threads in (1, 2, 64):
+        res = blockstm.execute(fixture, mode="parallel", threads=threads)
+        usable = min(threads, cores)
+        if usable < 3:
+            assert res.stats["mode"] == "sequential" and "usable thread" in res.stats["fallback"], res.stats
+        else:
+            assert res.stats["mode"] == "parallel" and res.stats["fallback"] is None, res.stats
+    forced = blockstm.execute(fixture, mode="parallel", threads=2, parallel_threshold=0)
+    assert forced.stats["mode"] == "parallel" and forced.stats["fallback"] is None
+    assert forced.state_root == blockstm.execute(fixture).state_root

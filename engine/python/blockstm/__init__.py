@@ -60,8 +60,10 @@ def execute(block: Block, mode: str = "sequential", threads: int | None = None,
         sequential mode.
     parallel_threshold
         Blocks with fewer transactions than this run on the sequential path even in
-        parallel mode (``stats["fallback"]`` says so). ``None``: the engine's default;
-        ``0`` forces the parallel path.
+        parallel mode (``stats["fallback"]`` says so). ``None``: the engine's default
+        (8 transactions, and at least 3 usable threads — ``threads`` capped by the
+        cores: on fewer, Block-STM costs more than it saves, see docs/engine.md);
+        any explicit value (``0`` included) forces the parallel path above it.
 
     Raises :class:`FixtureError` (malformed block, naming the JSON path),
     :class:`InvalidTransaction` (``index``, ``kind``: the block is rejected) or

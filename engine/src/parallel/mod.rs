@@ -40,6 +40,13 @@ use vm_db::{NewCode, ReadError, VmDb};
 /// below this, spawning workers costs more than it saves.
 pub const DEFAULT_PARALLEL_THRESHOLD: usize = 8;
 
+/// Without an explicit threshold, Block-STM runs only when at least this many threads
+/// can run at once (requested threads, capped by the machine's cores). Measured on
+/// 2 cores (docs/benchmarks.md, 2026-11-22): at 2 threads Block-STM's per-transaction
+/// cost is not recovered — mainnet blocks 0.69x geometric mean, 37 of 40 below 1.0x;
+/// raw transfers 0.57x, ERC-20 0.60x; only compute-heavy AMM swaps gained (1.17x).
+pub const MIN_PARALLEL_THREADS: usize = 3;
+
 /// The outcome of a transaction's last incarnation.
 enum TxResult {
     Done { result: ExecutionResult, changes: TxChanges, lazy_fee: Option<U256> },
@@ -68,9 +75,17 @@ impl Counters {
     }
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map(|p| p.get()).unwrap_or(1)
+}
+
+fn usable_threads(threads: usize) -> usize {
+    threads.min(cores())
+}
+
 pub fn execute_parallel(block: &BlockFixture, threads: Option<usize>, threshold: Option<usize>) -> Result<BlockOutput, EngineError> {
     let n = block.transactions.len();
-    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|p| p.get()).unwrap_or(1)).max(1);
+    let threads = threads.unwrap_or_else(cores).max(1);
     let hashes = Arc::new(BlockHashes(block.block_hashes.clone()));
     let base = WorldState::from_pre(&block.pre, hashes);
     let fallback = match threshold {
@@ -78,7 +93,11 @@ pub fn execute_parallel(block: &BlockFixture, threads: Option<usize>, threshold:
         None if n < DEFAULT_PARALLEL_THRESHOLD => {
             Some(format!("{n} transactions, below the parallel threshold of {DEFAULT_PARALLEL_THRESHOLD}"))
         }
-        None if threads == 1 => Some("one thread: Block-STM cannot beat sequential execution".into()),
+        None if usable_threads(threads) < MIN_PARALLEL_THREADS => Some(format!(
+            "{} usable thread(s) ({threads} requested, {} cores): below {MIN_PARALLEL_THREADS}, Block-STM costs more than it saves",
+            usable_threads(threads),
+            cores()
+        )),
         _ => None,
     };
     if fallback.is_some() {
