@@ -66,7 +66,10 @@ def build() -> float:
 
 
 def environment(fault: str | None, out: Path = OUT) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "BLOCKSTM_FAULT"}
+    # Not the xdist worker variables of a pytest that runs this harness (tests/test_mutation.py
+    # under `make test -n auto`): failure_log.py would take the suites for xdist workers.
+    env = {k: v for k, v in os.environ.items()
+           if k != "BLOCKSTM_FAULT" and not k.startswith("PYTEST_XDIST_") and k != "PYTEST_CURRENT_TEST"}
     if fault:
         env["BLOCKSTM_FAULT"] = fault
     # SITE ahead of the venv's editable install; SCRIPTS for the failure_log plugin.
