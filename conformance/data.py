@@ -100,3 +100,11 @@ def find_mainnet_blocks(option: str | os.PathLike | None = None) -> Lookup:
 def cache_dir() -> Path:
     """The repo's ignored .cache/ folder for derived, rebuildable data (the case index)."""
     return REPO_ROOT / ".cache" / "conformance"
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (the default for engine threads and workers)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1

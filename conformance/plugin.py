@@ -7,7 +7,6 @@ Loaded from the root conftest (``pytest_plugins = ["conformance.plugin"]``) or w
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections import defaultdict
@@ -17,19 +16,12 @@ from pathlib import Path
 import pytest
 
 from . import data, known_failures
-from .data import Lookup
+from .data import Lookup, usable_cores
 from .mainnet import MainnetBlock, list_blocks, load_block
 from .statetests import FORKS, CaseLoader, CaseRef, StateCase, load_index, sample
 from .watchdog import Watchdog
 
 MODES = ("seq", "par")
-
-
-def _default_threads() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -121,7 +113,7 @@ def get(config: pytest.Config) -> Conformance:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    threads = config.getoption("--engine-threads") or _default_threads()
+    threads = config.getoption("--engine-threads") or usable_cores()
     conf = Conformance(
         config=config,
         threads=max(1, threads),

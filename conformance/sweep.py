@@ -486,13 +486,6 @@ def summary_lines(report: Report, modes: tuple[str, ...]) -> list[str]:
 # ---- the command --------------------------------------------------------------------
 
 
-def default_workers() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="folders or files under GeneralStateTests (e.g. stExample, stExample/add11.json)")
@@ -501,7 +494,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-k", dest="keyword", metavar="EXPR", help="pytest's -k expression over the item ids")
     p.add_argument("--fork", action="append", default=[], choices=FORKS, help="only this fork (repeatable)")
     p.add_argument("--mode", choices=("seq", "par", "both"), default="both")
-    p.add_argument("--workers", type=int, default=default_workers(), help="processes (default: cores)")
+    p.add_argument("--workers", type=int, default=data.usable_cores(), help="processes (default: cores)")
     p.add_argument("--engine-threads", type=int, default=None, help="threads of parallel runs (default: cores)")
     p.add_argument("--exclude-slow", action="store_true", help="leave out SLOW_CASES (pytest's -m 'not slow')")
     p.add_argument("--revme-set", action="store_true", help="only the cases `revme statetest` runs")
@@ -534,7 +527,7 @@ def main(args: argparse.Namespace) -> int:
         print("no items selected", file=sys.stderr)
         return 5
     tasks = make_tasks(items, gst)
-    threads = max(1, args.engine_threads or default_workers())
+    threads = max(1, args.engine_threads or data.usable_cores())
     workers = max(1, args.workers)
     report = Report(items=[] if args.json else None)
     repro = "python -m conformance" + (f" --ethereum-tests {gst}" if corpus_option else "")

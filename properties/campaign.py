@@ -270,6 +270,7 @@ class Campaign:
         self.progress: dict[int, Progress] = {}
         self.exit_codes: dict[int, Optional[int]] = {}
         self.crashes: list[dict] = []
+        self.crashed_pids: set[int] = set()
         self.stop_reason: Optional[str] = None
         self.timeline: list[dict] = []
         self.ticks: deque = deque(maxlen=RATE_WINDOW)  # (monotonic, examples by property, re-executions)
@@ -335,9 +336,9 @@ class Campaign:
         """Records dead workers that crashed, restarts them while the campaign runs."""
         restarted = False
         for i, p in enumerate(workers):
-            if p.is_alive() or p.exitcode in (0, None) or getattr(p, "_crash_seen", False):
+            if p.is_alive() or p.exitcode in (0, None) or p.pid in self.crashed_pids:
                 continue
-            p._crash_seen = True
+            self.crashed_pids.add(p.pid)
             self.crashes.append({"worker": i, "exit_code": p.exitcode, "at_s": round(self.elapsed(), 1),
                                  "restarted": False})
             if not stop.is_set() and time.time() < self.started_wall + self.args.budget \

@@ -11,7 +11,7 @@ import pytest
 
 import blockstm
 from tests.blocks import ETHER, block, tx
-from tests.test_parallel import CHILD_INIT, FACTORY, address, check_parallel, create2_address
+from tests.test_parallel import CHILD_INIT, FACTORY, address, check_parallel, create2_address, execute_parallel
 
 FACTORY_ADDRESS = "0xfac0000000000000000000000000000000000001"
 TARGET = create2_address(FACTORY_ADDRESS, 0, CHILD_INIT)
@@ -72,6 +72,6 @@ def test_collision_rule_holds_for_a_single_transaction_in_parallel_mode():
     fixture = collision_block("Cancun", target_balance=1, touch_first=False)
     fixture["transactions"] = [fixture["transactions"][4]]
     seq = blockstm.execute(fixture)
-    par = blockstm.execute(fixture, mode="parallel", threads=2, parallel_threshold=0)
+    par = execute_parallel(fixture, 2)
     assert not created(seq) and not created(par)
     assert seq.state_root == par.state_root

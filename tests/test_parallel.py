@@ -52,12 +52,14 @@ def assert_same(seq, par):
     assert par.tx_changes == seq.tx_changes
 
 
-def execute_parallel(fixture, threads):
+def execute_parallel(fixture, threads, parallel_threshold=0):
+    """Parallel mode (Block-STM forced unless `parallel_threshold=None`), under a timeout."""
     outcome = {}
 
     def run():
         try:
-            outcome["result"] = blockstm.execute(fixture, mode="parallel", threads=threads, parallel_threshold=0)
+            outcome["result"] = blockstm.execute(fixture, mode="parallel", threads=threads,
+                                                 parallel_threshold=parallel_threshold)
         except BaseException as exc:  # noqa: BLE001 - re-raised below
             outcome["error"] = exc
 
@@ -122,7 +124,7 @@ def test_nonce_gap_raises_the_same_invalid_transaction(threads):
     assert (seq_err.value.index, seq_err.value.kind) == (150, "nonce_too_high")
     for _ in range(max(1, REPEATS // 5)):
         with pytest.raises(blockstm.InvalidTransaction) as par_err:
-            blockstm.execute(fixture, mode="parallel", threads=threads, parallel_threshold=0)
+            execute_parallel(fixture, threads)
         assert (par_err.value.index, par_err.value.kind) == (150, "nonce_too_high")
 
 
@@ -188,7 +190,7 @@ def test_selfdestruct_then_redeploy_with_calls_around(fork):
 
 
 def test_small_blocks_fall_back_to_sequential_and_say_why():
-    res = blockstm.execute(raw_transfers(3), mode="parallel", threads=2)
+    res = execute_parallel(raw_transfers(3), 2, parallel_threshold=None)
     assert res.stats["mode"] == "sequential"
     assert "threshold" in res.stats["fallback"]
 
@@ -207,7 +209,7 @@ def test_dependencies_name_lower_transactions_read_from():
 
 
 def test_lazy_transfers_make_a_nonce_chain_independent():
-    res = blockstm.execute(nonce_chain(200), mode="parallel", threads=2, parallel_threshold=0)
+    res = execute_parallel(nonce_chain(200), 2)
     assert res.stats["lazy_transfers"] == 200
     assert res.stats["reexecutions"] == 0 and res.dependencies == [[]] * 200
 
@@ -252,12 +254,12 @@ def test_default_path_needs_three_usable_threads():
     fixture = raw_transfers(20)
     cores = os.cpu_count() or 1
     for threads in (1, 2, 64):
-        res = blockstm.execute(fixture, mode="parallel", threads=threads)
+        res = execute_parallel(fixture, threads, parallel_threshold=None)
         usable = min(threads, cores)
         if usable < 3:
             assert res.stats["mode"] == "sequential" and "usable thread" in res.stats["fallback"], res.stats
         else:
             assert res.stats["mode"] == "parallel" and res.stats["fallback"] is None, res.stats
-    forced = blockstm.execute(fixture, mode="parallel", threads=2, parallel_threshold=0)
+    forced = execute_parallel(fixture, 2)
     assert forced.stats["mode"] == "parallel" and forced.stats["fallback"] is None
     assert forced.state_root == blockstm.execute(fixture).state_root

@@ -181,7 +181,7 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
         fallback: None,
         elapsed_ns: 0,
     };
-    mv.discard_in_background();
+    mv.discard();
     let results: Vec<TxResult> = results
         .into_iter()
         .enumerate()

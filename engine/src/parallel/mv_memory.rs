@@ -351,14 +351,17 @@ impl<'a> MvMemory<'a> {
         })
     }
 
-    /// Frees the versions on another thread: a block's worth of small allocations takes
-    /// tens of milliseconds to free, and the in-order assembly need not wait for it.
-    pub fn discard_in_background(self) {
-        let MvMemory { shards, per_tx, .. } = self;
-        let parts = (shards, per_tx);
-        if std::thread::Builder::new().name("blockstm-free".into()).spawn(move || drop(parts)).is_err() {
-            // No thread to spare: the parts were moved into the failed closure and are freed here.
+    /// Frees the versions, on another thread for a big block: a block's worth of small
+    /// allocations takes tens of milliseconds to free, and the in-order assembly need not
+    /// wait for it. A small block frees in place (a thread would cost more).
+    pub fn discard(self) {
+        const BACKGROUND_FROM_TXS: usize = 1_000;
+        if self.per_tx.len() < BACKGROUND_FROM_TXS {
+            return;
         }
+        let MvMemory { shards, per_tx, .. } = self;
+        // If no thread can be started, the closure (and the parts) are dropped here.
+        let _ = std::thread::Builder::new().name("blockstm-free".into()).spawn(move || drop((shards, per_tx)));
     }
 
     /// The lower transactions whose writes the last incarnation of `tx` read.
