@@ -19,6 +19,7 @@ pub mod receipts;
 pub mod result;
 pub mod sequential;
 pub mod state;
+pub mod trie;
 pub mod vm;
 
 use errors::EngineError;
@@ -37,11 +38,15 @@ pub enum Mode {
 pub fn execute_block(json: &[u8], mode: Mode) -> Result<BlockOutput, EngineError> {
     #[cfg(feature = "faults")]
     faults::check_selection()?;
+    let started = std::time::Instant::now();
     let block = fixture::parse_fixture(json)?;
-    match mode {
+    let parse_ns = started.elapsed().as_nanos() as u64;
+    let mut out = match mode {
         Mode::Sequential => sequential::execute_sequential(&block),
         Mode::Parallel { threads, threshold } => parallel::execute_parallel(&block, threads, threshold),
-    }
+    }?;
+    out.stats.phases.parse_ns = parse_ns;
+    Ok(out)
 }
 
 /// Worker threads allocate constantly (multi-version entries, read sets). glibc grows a

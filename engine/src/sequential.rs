@@ -4,7 +4,7 @@
 use crate::env::{block_env, cfg_env};
 use crate::errors::EngineError;
 use crate::fixture::BlockFixture;
-use crate::result::{BlockBudget, BlockOutput, Stats};
+use crate::result::{BlockBudget, BlockOutput, Phases, Stats};
 use crate::state::{BlockHashes, WorldState};
 use crate::vm::{build_evm, receipt, transact};
 use revm::database_interface::WrapDatabaseRef;
@@ -12,9 +12,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub fn execute_sequential(block: &BlockFixture) -> Result<BlockOutput, EngineError> {
+    let started = Instant::now();
     let hashes = Arc::new(BlockHashes(block.block_hashes.clone()));
     let state = WorldState::from_pre(&block.pre, hashes);
-    execute_sequential_on(block, state, None)
+    let setup_ns = started.elapsed().as_nanos() as u64;
+    let mut out = execute_sequential_on(block, state, None)?;
+    out.stats.phases.setup_ns = setup_ns;
+    Ok(out)
 }
 
 /// Runs the block on `state`; `fallback` records why parallel mode came here.
@@ -53,6 +57,7 @@ pub fn execute_sequential_on(
         executions: n as u64,
         fallback,
         elapsed_ns,
+        phases: Phases { execute_ns: elapsed_ns, ..Phases::default() },
         ..Stats::default()
     };
     Ok(BlockOutput::new(block.fork, receipts, tx_changes, state, stats, vec![Vec::new(); n]))

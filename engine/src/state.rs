@@ -4,7 +4,7 @@
 use crate::changes::{AccountChange, TxChanges};
 use crate::fixture::PreAccount;
 use alloy_primitives::{keccak256, map::HashMap, Address, B256, U256};
-use alloy_trie::{root::storage_root_unhashed, TrieAccount};
+use alloy_trie::TrieAccount;
 use revm::database_interface::DatabaseRef;
 use revm::primitives::KECCAK_EMPTY;
 use revm::state::{AccountInfo, Bytecode};
@@ -17,6 +17,13 @@ pub struct Account {
     pub nonce: u64,
     pub code_hash: B256,
     pub storage: HashMap<U256, U256>,
+}
+
+impl Account {
+    /// An account that did not exist: no balance, nonce or code.
+    pub fn empty() -> Account {
+        Account { balance: U256::ZERO, nonce: 0, code_hash: KECCAK_EMPTY, storage: HashMap::default() }
+    }
 }
 
 /// Block hashes for BLOCKHASH: the fixture's, else keccak256 of the decimal number
@@ -83,12 +90,7 @@ impl WorldState {
                             self.contracts.entry(*code_hash).or_insert_with(|| code.clone());
                         }
                     }
-                    let account = self.accounts.entry(*address).or_insert_with(|| Account {
-                        balance: U256::ZERO,
-                        nonce: 0,
-                        code_hash: KECCAK_EMPTY,
-                        storage: HashMap::default(),
-                    });
+                    let account = self.accounts.entry(*address).or_insert_with(Account::empty);
                     account.balance = *balance;
                     account.nonce = *nonce;
                     account.code_hash = *code_hash;
@@ -111,23 +113,27 @@ impl WorldState {
         self.contracts.get(code_hash)
     }
 
-    /// The Merkle-Patricia root of the state.
+    /// The Merkle-Patricia root of the state: accounts hashed and their storage roots
+    /// built in parallel on the engine's pool (trie.rs).
     pub fn state_root(&self) -> B256 {
-        let accounts = self.accounts.iter().map(|(address, acc)| {
-            let storage_root = storage_root_unhashed(
-                acc.storage.iter().map(|(k, v)| (B256::from(*k), *v)),
-            );
-            (
-                *address,
-                TrieAccount {
-                    nonce: acc.nonce,
-                    balance: acc.balance,
-                    storage_root,
-                    code_hash: acc.code_hash,
-                },
-            )
-        });
-        alloy_trie::root::state_root_unhashed(accounts)
+        use rayon::prelude::*;
+        let accounts: Vec<(&Address, &Account)> = self.accounts.iter().collect();
+        crate::parallel::pool::install(|| {
+            let leaves = accounts
+                .par_iter()
+                .with_min_len(256)
+                .map(|(address, acc)| {
+                    let account = TrieAccount {
+                        nonce: acc.nonce,
+                        balance: acc.balance,
+                        storage_root: crate::trie::storage_root(acc.storage.iter()),
+                        code_hash: acc.code_hash,
+                    };
+                    (keccak256(address), alloy_rlp::encode(account))
+                })
+                .collect();
+            crate::trie::trie_root(leaves)
+        })
     }
 }
 

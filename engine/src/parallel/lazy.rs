@@ -125,9 +125,10 @@ pub fn write_set(changes: &TxChanges, db: &VmDb<'_>, coinbase: Address, lazy_fee
 /// nonces from one sender included — run in parallel. Its only read is the
 /// recipient's code (a contract there would run code).
 ///
-/// The nonce and balance checks are not skipped but moved: assembly walks the block in
-/// order with the exact state, checks them there and, if one fails, replays that
-/// transaction with revm to raise exactly the error sequential execution raises.
+/// The nonce and balance checks are not skipped but moved: the in-order commit
+/// (commit.rs) checks them with the exact state at the transaction's position and, if
+/// one fails, the transaction is replayed with revm to raise exactly the error
+/// sequential execution raises.
 #[derive(Clone, Debug)]
 pub struct LazyTransfer {
     pub sender: Address,
@@ -202,41 +203,4 @@ pub fn transfer_writes(t: &LazyTransfer, coinbase: Address) -> Vec<(Location, En
         (Location::Balance(coinbase), EntryData::Delta(t.coinbase_fee)),
         (Location::Code(coinbase), EntryData::EnsureExists),
     ]
-}
-
-/// Applies a lazy transfer at its position, if the sender passes the checks revm
-/// would make there; returns its changes (the coinbase fee is left to the caller).
-pub fn settle_transfer(state: &mut crate::state::WorldState, t: &LazyTransfer) -> Option<TxChanges> {
-    use crate::state::Account;
-    use revm::primitives::KECCAK_EMPTY;
-    let sender = state.accounts.get(&t.sender)?;
-    if sender.code_hash != KECCAK_EMPTY || (sender.nonce != t.nonce && !faults::active(Fault::SkipLazyNonceCheck)) || sender.balance < t.upfront {
-        return None;
-    }
-    let sender = state.accounts.get_mut(&t.sender)?;
-    sender.nonce += 1;
-    sender.balance -= t.sender_cost;
-    let sender_change = updated(sender);
-    let recipient = state.accounts.entry(t.recipient).or_insert_with(|| Account {
-        balance: U256::ZERO,
-        nonce: 0,
-        code_hash: KECCAK_EMPTY,
-        storage: Default::default(),
-    });
-    recipient.balance += t.value;
-    let recipient_change = updated(recipient);
-    let mut accounts = vec![(t.sender, sender_change), (t.recipient, recipient_change)];
-    accounts.sort_unstable_by_key(|(a, _)| *a);
-    Some(TxChanges { accounts })
-}
-
-fn updated(account: &crate::state::Account) -> AccountChange {
-    AccountChange::Updated {
-        balance: account.balance,
-        nonce: account.nonce,
-        code_hash: account.code_hash,
-        code: None,
-        storage_cleared: false,
-        storage: Vec::new(),
-    }
 }

@@ -2,10 +2,12 @@
 //!
 //! Workers take tasks from the `scheduler`, run transactions on their own revm over
 //! the `mv_memory` (through `vm_db`), publish reads and writes, and validate each
-//! other's reads. When every transaction is executed and validated, the block is
-//! assembled in order: block-level rules, receipts, lazy fees folded into the
-//! per-transaction changes, the post-state.
+//! other's reads. Between tasks a worker commits, in order, every transaction that
+//! is final (`commit`): block-level rules, receipts, lazy fees folded into the
+//! per-transaction changes. Once the last one is committed the post-state is the
+//! pre-state with the committed changes applied.
 
+pub mod commit;
 pub mod lazy;
 pub mod mv_memory;
 pub mod padded;
@@ -13,24 +15,23 @@ pub mod pool;
 pub mod scheduler;
 pub mod vm_db;
 
-use alloy_primitives::{map::HashMap, U256};
+use alloy_primitives::U256;
 use revm::context::result::{EVMError, ExecutionResult};
 use revm::context::ContextSetters;
 use revm::context_interface::JournalTr;
-use revm::primitives::KECCAK_EMPTY;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::{Acquire, Relaxed, Release}};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::changes::{AccountChange, TxChanges};
 use crate::env::{block_env, cfg_env};
 use crate::errors::{EngineError, InvalidTx, InvalidTxKind};
-use crate::faults::{self, Fault};
 use crate::fixture::BlockFixture;
-use crate::result::{BlockBudget, BlockOutput, Stats};
+use crate::result::{BlockOutput, Phases, Stats};
 use crate::sequential::execute_sequential_on;
-use crate::state::{Account, BlockHashes, WorldState};
-use crate::vm::{build_evm, receipt};
+use crate::state::{BlockHashes, WorldState};
+use crate::vm::build_evm;
+use commit::{CommitError, Committer};
 use mv_memory::{MvMemory, TxIdx};
 use padded::CachePadded;
 use scheduler::{Scheduler, Task};
@@ -48,7 +49,7 @@ pub const DEFAULT_PARALLEL_THRESHOLD: usize = 8;
 pub const MIN_PARALLEL_THREADS: usize = 3;
 
 /// The outcome of a transaction's last incarnation.
-enum TxResult {
+pub enum TxResult {
     Done { result: ExecutionResult, changes: TxChanges, lazy_fee: Option<U256> },
     Transfer(lazy::LazyTransfer),
     Invalid(InvalidTx),
@@ -75,9 +76,7 @@ impl Counters {
     }
 }
 
-fn cores() -> usize {
-    std::thread::available_parallelism().map(|p| p.get()).unwrap_or(1)
-}
+use pool::cores;
 
 fn usable_threads(threads: usize) -> usize {
     threads.min(cores())
@@ -86,8 +85,10 @@ fn usable_threads(threads: usize) -> usize {
 pub fn execute_parallel(block: &BlockFixture, threads: Option<usize>, threshold: Option<usize>) -> Result<BlockOutput, EngineError> {
     let n = block.transactions.len();
     let threads = threads.unwrap_or_else(cores).max(1);
+    let started = Instant::now();
     let hashes = Arc::new(BlockHashes(block.block_hashes.clone()));
     let base = WorldState::from_pre(&block.pre, hashes);
+    let setup_ns = started.elapsed().as_nanos() as u64;
     let fallback = match threshold {
         Some(t) if n < t => Some(format!("{n} transactions, below the parallel threshold of {t}")),
         None if n < DEFAULT_PARALLEL_THRESHOLD => {
@@ -100,12 +101,23 @@ pub fn execute_parallel(block: &BlockFixture, threads: Option<usize>, threshold:
         )),
         _ => None,
     };
-    if fallback.is_some() {
-        let mut out = execute_sequential_on(block, base, fallback)?;
-        out.stats.threads = threads;
-        return Ok(out);
-    }
-    run_block_stm(block, base, threads)
+    let mut out = match fallback {
+        Some(_) => {
+            let mut out = execute_sequential_on(block, base, fallback)?;
+            out.stats.threads = threads;
+            out
+        }
+        None => run_block_stm(block, base, threads)?,
+    };
+    out.stats.phases.setup_ns = setup_ns;
+    Ok(out)
+}
+
+/// Why the workers stopped before committing the whole block.
+enum Failure {
+    /// An engine fault (a panic in a worker included).
+    Internal(String),
+    Commit(CommitError),
 }
 
 fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Result<BlockOutput, EngineError> {
@@ -117,10 +129,22 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
     let scheduler = Scheduler::new(n);
     let new_code = NewCode::default();
     let results: Vec<CachePadded<Mutex<Option<TxResult>>>> = (0..n).map(|_| CachePadded(Mutex::new(None))).collect();
+    // Per transaction, the incarnation (+1) whose successful validation began when every
+    // lower transaction was already committed: its verdict is final, commit need not
+    // validate again. 0: none.
+    let final_validation: Vec<CachePadded<AtomicUsize>> = (0..n).map(|_| CachePadded::default()).collect();
+    let committer = Mutex::new(Committer::new(block, &base));
+    let committed = CachePadded(AtomicUsize::new(0));
     let counters = Mutex::new(Counters::default());
+    let participants = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let failure: Mutex<Option<String>> = Mutex::new(None);
+    let failure: Mutex<Option<Failure>> = Mutex::new(None);
+    let fail = |f: Failure| {
+        failure.lock().unwrap().get_or_insert(f);
+        failed.store(true, Relaxed);
+    };
     let coinbase = block.header.coinbase;
+    let ctx = Shared { block, mv: &mv, scheduler: &scheduler, results: &results, final_validation: &final_validation, committed: &committed };
 
     let worker = || {
         let work = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -128,15 +152,31 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
             let mut evm = build_evm(db, cfg.clone(), benv.clone());
             let mut task: Option<Task> = None;
             let mut local = Counters::default();
-            while !scheduler.done() && !failed.load(Relaxed) {
+            let mut worked = false;
+            let mut idle = 0u32;
+            while committed.load(Acquire) < n && !failed.load(Relaxed) {
+                if task.is_none() {
+                    if let Ok(mut c) = committer.try_lock() {
+                        task = commit_ready(&ctx, &mut c, &mut local).map_err(|f| fail(f)).ok().flatten();
+                        if failed.load(Relaxed) {
+                            break;
+                        }
+                    }
+                }
                 task = match task.or_else(|| scheduler.next_task()) {
                     Some(Task::Execute(tx, inc)) => {
+                        (worked, idle) = (true, 0);
                         local.executions += 1;
                         execute(&mut evm, block, tx, inc, &mv, &scheduler, &new_code, &results, &mut local, coinbase)?
                     }
                     Some(Task::Validate(tx, inc)) => {
+                        (worked, idle) = (true, 0);
                         local.validations += 1;
+                        let committed_before = committed.load(Acquire);
                         let valid = mv.validate_read_set(tx);
+                        if valid && committed_before >= tx {
+                            final_validation[tx].store(inc + 1, Release);
+                        }
                         let aborted = !valid && scheduler.try_validation_abort(tx, inc);
                         if aborted {
                             local.validation_failures += 1;
@@ -145,33 +185,66 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
                         scheduler.finish_validation(tx, aborted)
                     }
                     None => {
-                        std::thread::yield_now();
+                        // An empty draw is often a skipped index (a transaction already
+                        // committed): try again at once. Only a worker that keeps finding
+                        // nothing gives its core away — on a loaded machine a yield costs
+                        // a whole time slice.
+                        idle += 1;
+                        if idle < 64 {
+                            std::hint::spin_loop();
+                        } else {
+                            std::thread::yield_now();
+                        }
                         None
                     }
                 };
+
+            }
+            if worked {
+                participants.fetch_add(1, Relaxed);
             }
             counters.lock().unwrap().add(local);
             Ok::<(), String>(())
         }));
-        let error = match work {
-            Ok(Ok(())) => return,
-            Ok(Err(message)) => message,
-            Err(panic) => format!("engine panic in a worker: {}", panic_text(panic)),
-        };
-        failure.lock().unwrap().get_or_insert(error);
-        failed.store(true, Relaxed);
+        match work {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => fail(Failure::Internal(message)),
+            Err(panic) => fail(Failure::Internal(format!("engine panic in a worker: {}", panic_text(panic)))),
+        }
     };
     // More workers than transactions would only spin.
-    pool::run_on_workers(threads.min(n.max(1)), worker).map_err(EngineError::Internal)?;
-    if let Some(message) = failure.into_inner().unwrap() {
-        return Err(EngineError::Internal(message));
-    }
-    let dependencies: Vec<Vec<TxIdx>> = (0..n).map(|tx| mv.dependencies(tx)).collect();
+    pool::run_on_workers(threads.min(n.max(1)).min(pool::MAX_THREADS), worker).map_err(EngineError::Internal)?;
+    let execute_ns = started.elapsed().as_nanos() as u64;
     let counters = counters.into_inner().unwrap();
+    drop(ctx);
+    mv.discard();
+    let Committer { mut receipts, committed, dependencies, .. } = committer.into_inner().unwrap();
+    let commit_failure = match failure.into_inner().unwrap() {
+        None => None,
+        Some(Failure::Internal(message)) => return Err(EngineError::Internal(message)),
+        Some(Failure::Commit(e)) => Some(e),
+    };
+    let mut state = base;
+    // A lazy transfer below the failed commit that fails its own checks comes first.
+    let tail = commit::post_state(block, &mut state, &mut receipts, committed);
+    let changes = match (tail, commit_failure) {
+        (Err(CommitError::TransferChecks(index)), _) => {
+            // `state` is the state before `index`: every lower transaction applied.
+            return Err(replay_invalid(block, &state, index));
+        }
+        (Err(CommitError::Invalid(invalid)), _) | (Ok(_), Some(CommitError::Invalid(invalid))) => {
+            return Err(invalid.into())
+        }
+        (Ok(_), Some(CommitError::TransferChecks(index))) => {
+            return Err(EngineError::Internal(format!("transaction {index}: transfer checks failed at commit")))
+        }
+        (Ok(changes), None) => changes,
+    };
     let executions = counters.executions;
+    let elapsed_ns = started.elapsed().as_nanos() as u64;
     let stats = Stats {
         mode: "parallel",
-        threads,
+        threads: participants.into_inner(),
         executions,
         reexecutions: executions.saturating_sub(n as u64),
         validations: counters.validations,
@@ -179,22 +252,67 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
         dependency_waits: counters.dependency_waits,
         lazy_transfers: counters.lazy_transfers,
         fallback: None,
-        elapsed_ns: 0,
+        elapsed_ns,
+        phases: Phases { execute_ns, commit_ns: elapsed_ns - execute_ns, ..Phases::default() },
     };
-    mv.discard();
-    let results: Vec<TxResult> = results
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| {
-            r.0.into_inner().unwrap().ok_or_else(|| {
-                EngineError::Internal(format!("transaction {i} never executed ({})", scheduler.describe(i)))
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    let (receipts, changes, state) = assemble(block, base, results)?;
-    // Like the sequential timer: execution and in-order bookkeeping, not the final roots.
-    let stats = Stats { elapsed_ns: started.elapsed().as_nanos() as u64, ..stats };
     Ok(BlockOutput::new(block.fork, receipts, changes, state, stats, dependencies))
+}
+
+/// What the workers share, for `commit_ready`.
+struct Shared<'s, 'a> {
+    block: &'s BlockFixture,
+    mv: &'s MvMemory<'a>,
+    scheduler: &'s Scheduler,
+    results: &'s [CachePadded<Mutex<Option<TxResult>>>],
+    final_validation: &'s [CachePadded<AtomicUsize>],
+    committed: &'s CachePadded<AtomicUsize>,
+}
+
+/// Commits every transaction that can be committed now, in order. Returns the
+/// re-execution of a transaction whose commit-time validation failed.
+fn commit_ready(ctx: &Shared<'_, '_>, committer: &mut Committer<'_>, counters: &mut Counters) -> Result<Option<Task>, Failure> {
+    let n = ctx.block.transactions.len();
+    loop {
+        let tx = committer.next();
+        if tx == n {
+            return Ok(None);
+        }
+        // `done` first: once it holds, every transaction is executed for good, so a
+        // status seen after it is final (seen before it, it may be changing).
+        let done = ctx.scheduler.done();
+        let Some(incarnation) = ctx.scheduler.executed_incarnation(tx) else {
+            if done {
+                return Err(Failure::Internal(format!(
+                    "transaction {tx} never executed ({})",
+                    ctx.scheduler.describe(tx)
+                )));
+            }
+            return Ok(None);
+        };
+        if ctx.final_validation[tx].load(Acquire) != incarnation + 1 {
+            // Every lower transaction is committed: this validation is definitive.
+            ctx.scheduler.begin_commit_validation();
+            counters.validations += 1;
+            let valid = ctx.mv.validate_read_set(tx);
+            let aborted = !valid && ctx.scheduler.try_validation_abort(tx, incarnation);
+            if aborted {
+                counters.validation_failures += 1;
+                ctx.mv.convert_writes_to_estimates(tx);
+            }
+            let next = ctx.scheduler.finish_validation(tx, aborted);
+            if !valid {
+                return Ok(next);
+            }
+        }
+        if !ctx.scheduler.try_commit(tx, incarnation) {
+            return Ok(None); // aborted meanwhile by a validation: its re-execution comes
+        }
+        let result = ctx.results[tx].lock().unwrap().take().ok_or_else(|| {
+            Failure::Internal(format!("transaction {tx} committed without a result"))
+        })?;
+        committer.commit(result, ctx.mv.dependencies(tx)).map_err(Failure::Commit)?;
+        ctx.committed.store(tx + 1, Release);
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -279,66 +397,6 @@ fn execute(
     }
 }
 
-/// Puts the block together in order, as a sequential run would have: the first
-/// invalid transaction rejects the block; lazy fees are folded into each
-/// transaction's changes with the coinbase balance at that position.
-type Assembled = (Vec<crate::receipts::TxReceipt>, Vec<TxChanges>, WorldState);
-
-fn assemble(block: &BlockFixture, mut state: WorldState, results: Vec<TxResult>) -> Result<Assembled, EngineError> {
-    let coinbase = block.header.coinbase;
-    let mut budget = BlockBudget::new(block);
-    let mut receipts = Vec::with_capacity(results.len());
-    let mut all_changes = Vec::with_capacity(results.len());
-    let with_roots = !block.fork.has_receipt_status();
-    for (index, (tx, result)) in block.transactions.iter().zip(results).enumerate() {
-        budget.check(index, tx)?;
-        let (gas_used, receipt_of, mut changes, lazy_fee) = match result {
-            TxResult::Invalid(invalid) => return Err(invalid.into()),
-            TxResult::Done { result, changes, lazy_fee } => {
-                state.apply(&changes);
-                if faults::active(Fault::CommitOutOfOrder) { if let Some(lower) = all_changes.last() { state.apply(lower); } }
-                (result.tx_gas_used(), Some(result), changes, lazy_fee)
-            }
-            TxResult::Transfer(t) => match lazy::settle_transfer(&mut state, &t) {
-                Some(changes) => (t.gas_used, None, changes, Some(t.coinbase_fee)),
-                // A check failed: revm, replayed here, names the error.
-                None => return Err(replay_invalid(block, &state, index)),
-            },
-        };
-        if let Some(fee) = lazy_fee {
-            let account = state.accounts.entry(coinbase).or_insert_with(|| Account {
-                balance: U256::ZERO,
-                nonce: 0,
-                code_hash: KECCAK_EMPTY,
-                storage: HashMap::default(),
-            });
-            account.balance += fee;
-            let change = AccountChange::Updated {
-                balance: account.balance,
-                nonce: account.nonce,
-                code_hash: account.code_hash,
-                code: None,
-                storage_cleared: false,
-                storage: Vec::new(),
-            };
-            let at = changes.accounts.partition_point(|(a, _)| *a < coinbase);
-            changes.accounts.insert(at, (coinbase, change));
-        }
-        let cumulative = budget.consume(tx, gas_used);
-        let cumulative = if faults::active(Fault::CumulativeGasOrder) && receipt_of.is_none() { cumulative - gas_used } else { cumulative };
-        let mut r = match &receipt_of {
-            Some(result) => receipt(tx, result, cumulative),
-            None => transfer_receipt(tx, gas_used, cumulative),
-        };
-        if with_roots {
-            r.post_state_root = Some(state.state_root());
-        }
-        receipts.push(r);
-        all_changes.push(changes);
-    }
-    Ok((receipts, all_changes, state))
-}
-
 /// Replays transaction `index` with revm on the exact state before it, to raise the
 /// error sequential execution raises. A replay that succeeds means a lazy check was
 /// stricter than revm: an engine bug, reported as such rather than papered over.
@@ -349,18 +407,6 @@ fn replay_invalid(block: &BlockFixture, state: &WorldState, index: usize) -> Eng
     match crate::vm::transact(&mut evm, index, &block.transactions[index]) {
         Err(e) => e.into(),
         Ok(_) => EngineError::Internal(format!("transaction {index}: lazy transfer checks failed but revm accepts it")),
-    }
-}
-
-fn transfer_receipt(tx: &crate::fixture::Transaction, gas_used: u64, cumulative_gas_used: u64) -> crate::receipts::TxReceipt {
-    crate::receipts::TxReceipt {
-        tx_type: tx.tx_type,
-        success: true,
-        gas_used,
-        cumulative_gas_used,
-        logs: Vec::new(),
-        contract_address: None,
-        post_state_root: None,
     }
 }
 

@@ -49,11 +49,6 @@ pub enum EntryData {
     Estimate,
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Entry {
-    data: EntryData,
-}
-
 /// What resolving a read gave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Resolved {
@@ -76,43 +71,146 @@ pub struct Read {
 const SHARDS: usize = 64;
 
 /// The entries of one location, sorted by transaction. Most locations are written by
-/// one or two transactions: a sorted vector costs far less memory than a tree.
-#[derive(Default)]
-struct Versions(Vec<(TxIdx, Entry)>);
+/// one transaction: that entry is kept inline, without an allocation to chase.
+#[derive(Clone, Debug)]
+enum Versions {
+    One((TxIdx, EntryData)),
+    Many(Vec<(TxIdx, EntryData)>),
+}
+
+impl Default for Versions {
+    fn default() -> Self {
+        Versions::Many(Vec::new())
+    }
+}
 
 impl Versions {
-    fn insert(&mut self, tx: TxIdx, entry: Entry) {
-        // Transactions mostly finish in order: appending needs no search (a hot
-        // location such as the coinbase balance holds an entry per transaction).
-        if self.0.last().is_none_or(|(last, _)| *last < tx) {
-            self.0.push((tx, entry));
-            return;
+    fn as_slice(&self) -> &[(TxIdx, EntryData)] {
+        match self {
+            Versions::One(entry) => std::slice::from_ref(entry),
+            Versions::Many(entries) => entries,
         }
-        match self.0.binary_search_by_key(&tx, |(i, _)| *i) {
-            Ok(at) => self.0[at].1 = entry,
-            Err(at) => self.0.insert(at, (tx, entry)),
+    }
+
+    fn insert(&mut self, tx: TxIdx, data: EntryData) {
+        match self {
+            Versions::Many(entries) if entries.is_empty() => *self = Versions::One((tx, data)),
+            Versions::One(entry) if entry.0 == tx => entry.1 = data,
+            Versions::One(entry) => {
+                let entry = *entry;
+                let both = if entry.0 < tx { vec![entry, (tx, data)] } else { vec![(tx, data), entry] };
+                *self = Versions::Many(both);
+            }
+            // Transactions mostly finish in order: appending needs no search (a hot
+            // location holds an entry per transaction).
+            Versions::Many(entries) => match entries.last() {
+                Some((last, _)) if *last < tx => entries.push((tx, data)),
+                _ => match entries.binary_search_by_key(&tx, |(i, _)| *i) {
+                    Ok(at) => entries[at].1 = data,
+                    Err(at) => entries.insert(at, (tx, data)),
+                },
+            },
         }
     }
 
     fn remove(&mut self, tx: TxIdx) {
-        if let Ok(at) = self.0.binary_search_by_key(&tx, |(i, _)| *i) {
-            self.0.remove(at);
+        match self {
+            Versions::One(entry) if entry.0 == tx => *self = Versions::default(),
+            Versions::One(_) => {}
+            Versions::Many(entries) => {
+                if let Ok(at) = entries.binary_search_by_key(&tx, |(i, _)| *i) {
+                    entries.remove(at);
+                }
+            }
         }
     }
 
-    fn get_mut(&mut self, tx: TxIdx) -> Option<&mut Entry> {
-        let at = self.0.binary_search_by_key(&tx, |(i, _)| *i).ok()?;
-        Some(&mut self.0[at].1)
+    fn get_mut(&mut self, tx: TxIdx) -> Option<&mut EntryData> {
+        match self {
+            Versions::One(entry) => (entry.0 == tx).then_some(&mut entry.1),
+            Versions::Many(entries) => {
+                let at = entries.binary_search_by_key(&tx, |(i, _)| *i).ok()?;
+                Some(&mut entries[at].1)
+            }
+        }
     }
 
     /// Entries of transactions below `tx`, highest first.
-    fn below(&self, tx: TxIdx) -> impl Iterator<Item = (TxIdx, &Entry)> {
-        let end = match self.0.last() {
-            Some((last, _)) if *last < tx => self.0.len(),
-            _ => self.0.partition_point(|(i, _)| *i < tx),
+    fn below(&self, tx: TxIdx) -> impl Iterator<Item = (TxIdx, &EntryData)> {
+        let entries = self.as_slice();
+        let end = match entries.last() {
+            Some((last, _)) if *last < tx => entries.len(),
+            _ => entries.partition_point(|(i, _)| *i < tx),
         };
-        self.0[..end].iter().rev().map(|(i, e)| (*i, e))
-            .filter(|(_, e)| !(faults::active(Fault::IgnoreEstimate) && e.data == EntryData::Estimate))
+        entries[..end].iter().rev().map(|(i, e)| (*i, e))
+            .filter(|(_, e)| !(faults::active(Fault::IgnoreEstimate) && **e == EntryData::Estimate))
+    }
+}
+
+/// An account's non-storage locations in one map entry: a transaction that touches an
+/// account touches several of them (a transfer: the sender's nonce and balance), and
+/// in one entry they cost one cache miss, not one each.
+#[derive(Default)]
+struct AccountVersions {
+    balance: Versions,
+    nonce: Versions,
+    code: Versions,
+    cleared: Versions,
+}
+
+impl AccountVersions {
+    fn field(&mut self, location: &Location) -> &mut Versions {
+        match location {
+            Location::Balance(_) => &mut self.balance,
+            Location::Nonce(_) => &mut self.nonce,
+            Location::Code(_) => &mut self.code,
+            Location::StorageCleared(_) => &mut self.cleared,
+            Location::Storage(..) => unreachable!("storage has its own map"),
+        }
+    }
+}
+
+/// One lock's share of the multi-version map.
+#[derive(Default)]
+struct Shard {
+    accounts: HashMap<Address, AccountVersions>,
+    slots: HashMap<(Address, U256), Versions>,
+}
+
+impl Shard {
+    fn with_capacity(accounts: usize, slots: usize) -> Shard {
+        Shard {
+            accounts: HashMap::with_capacity_and_hasher(accounts, Default::default()),
+            slots: HashMap::with_capacity_and_hasher(slots, Default::default()),
+        }
+    }
+
+    fn get(&self, location: &Location) -> Option<&Versions> {
+        match location {
+            Location::Storage(a, slot) => self.slots.get(&(*a, *slot)),
+            Location::Balance(a) => self.accounts.get(a).map(|v| &v.balance),
+            Location::Nonce(a) => self.accounts.get(a).map(|v| &v.nonce),
+            Location::Code(a) => self.accounts.get(a).map(|v| &v.code),
+            Location::StorageCleared(a) => self.accounts.get(a).map(|v| &v.cleared),
+        }
+    }
+
+    fn get_mut(&mut self, location: &Location) -> Option<&mut Versions> {
+        match location {
+            Location::Storage(a, slot) => self.slots.get_mut(&(*a, *slot)),
+            Location::Balance(a) | Location::Nonce(a) | Location::Code(a) | Location::StorageCleared(a) => {
+                self.accounts.get_mut(a).map(|v| v.field(location))
+            }
+        }
+    }
+
+    fn entry(&mut self, location: &Location) -> &mut Versions {
+        match location {
+            Location::Storage(a, slot) => self.slots.entry((*a, *slot)).or_default(),
+            Location::Balance(a) | Location::Nonce(a) | Location::Code(a) | Location::StorageCleared(a) => {
+                self.accounts.entry(*a).or_default().field(location)
+            }
+        }
     }
 }
 
@@ -139,7 +237,7 @@ struct TxRecord {
 }
 
 pub struct MvMemory<'a> {
-    shards: Vec<CachePadded<RwLock<HashMap<Location, Versions>>>>,
+    shards: Vec<CachePadded<RwLock<Shard>>>,
     hasher: DefaultHashBuilder,
     base: &'a WorldState,
     beneficiary: Address,
@@ -148,13 +246,11 @@ pub struct MvMemory<'a> {
 
 impl<'a> MvMemory<'a> {
     pub fn new(base: &'a WorldState, txs: usize, beneficiary: Address) -> Self {
-        // A transaction writes a handful of locations: sized up front, the shards do
-        // not rehash while the workers fill them.
-        let per_shard = txs * 4 / SHARDS;
+        // A transaction touches a couple of accounts and slots: sized up front, the
+        // shards do not rehash while the workers fill them.
+        let per_shard = txs * 2 / SHARDS;
         MvMemory {
-            shards: (0..SHARDS)
-                .map(|_| CachePadded(RwLock::new(HashMap::with_capacity_and_hasher(per_shard, Default::default()))))
-                .collect(),
+            shards: (0..SHARDS).map(|_| CachePadded(RwLock::new(Shard::with_capacity(per_shard, per_shard)))).collect(),
             hasher: Default::default(),
             base,
             beneficiary,
@@ -162,8 +258,16 @@ impl<'a> MvMemory<'a> {
         }
     }
 
-    fn shard(&self, location: &Location) -> &RwLock<HashMap<Location, Versions>> {
-        &self.shards[(self.hasher.hash_one(location) as usize) % SHARDS].0
+    /// An account's locations share a shard; a slot's shard is by address and slot,
+    /// so that one contract's storage spreads over every lock.
+    fn shard(&self, location: &Location) -> &RwLock<Shard> {
+        let hash = match location {
+            Location::Storage(a, slot) => self.hasher.hash_one((a, slot)),
+            Location::Balance(a) | Location::Nonce(a) | Location::Code(a) | Location::StorageCleared(a) => {
+                self.hasher.hash_one(a)
+            }
+        };
+        &self.shards[(hash as usize) % SHARDS].0
     }
 
     /// The pre-state value of a location.
@@ -196,8 +300,8 @@ impl<'a> MvMemory<'a> {
         let mut ensure_exists = false;
         let mut origin = None;
         if let Some(versions) = shard.get(location) {
-            for (idx, entry) in versions.below(tx) {
-                match entry.data {
+            for (idx, data) in versions.below(tx) {
+                match *data {
                     EntryData::Estimate => return Err(Blocked(idx)),
                     EntryData::Write(v) => {
                         let origin = origin.or(Some(idx));
@@ -267,7 +371,7 @@ impl<'a> MvMemory<'a> {
     fn latest_plain(&self, location: &Location, tx: TxIdx) -> Result<Option<(TxIdx, U256)>, Blocked> {
         let shard = self.shard(location).read().unwrap();
         let Some(versions) = shard.get(location) else { return Ok(None) };
-        let latest = versions.below(tx).next().map(|(idx, entry)| (idx, entry.data));
+        let latest = versions.below(tx).next().map(|(idx, data)| (idx, *data));
         match latest {
             None => Ok(None),
             Some((idx, data)) => match data {
@@ -300,7 +404,7 @@ impl<'a> MvMemory<'a> {
         let new_locations: Vec<Location> = writes.iter().map(|(l, _)| *l).collect();
         for (location, data) in writes {
             let mut shard = self.shard(&location).write().unwrap();
-            shard.entry(location).or_default().insert(tx, Entry { data });
+            shard.entry(&location).insert(tx, data);
         }
         let mut previous = self.per_tx[tx].writes.lock().unwrap();
         let mut wrote_new = new_lazy;
@@ -333,9 +437,9 @@ impl<'a> MvMemory<'a> {
         let written = self.per_tx[tx].writes.lock().unwrap();
         for location in written.iter() {
             let mut shard = self.shard(location).write().unwrap();
-            if let Some(entry) = shard.get_mut(location).and_then(|v| v.get_mut(tx)) {
-                if faults::active(Fault::EarlyLazyEvaluation) && matches!(entry.data, EntryData::Delta(_)) { continue; }
-                entry.data = EntryData::Estimate;
+            if let Some(data) = shard.get_mut(location).and_then(|v| v.get_mut(tx)) {
+                if faults::active(Fault::EarlyLazyEvaluation) && matches!(data, EntryData::Delta(_)) { continue; }
+                *data = EntryData::Estimate;
             }
         }
     }
@@ -344,11 +448,34 @@ impl<'a> MvMemory<'a> {
     pub fn validate_read_set(&self, tx: TxIdx) -> bool {
         if faults::active(Fault::SkipValidation) { return true; }
         let reads = self.per_tx[tx].reads.lock().unwrap();
-        reads.iter().all(|read| match self.resolve(&read.location, tx) {
-            _ if faults::active(Fault::StaleBaseStorage) && read.origin.is_none() && matches!(read.location, Location::Storage(..)) => true,
-            Ok(now) => now.value == read.value,
-            Err(Blocked(_)) => false,
+        reads.iter().all(|read| {
+            if faults::active(Fault::StaleBaseStorage) && read.origin.is_none() && matches!(read.location, Location::Storage(..)) {
+                return true;
+            }
+            // A read of the pre-state stays good while no lower transaction has written
+            // there: the pre-state does not change, so it need not be looked up again.
+            if read.origin.is_none() && self.unwritten_below(&read.location, tx) {
+                return true;
+            }
+            match self.resolve(&read.location, tx) {
+                Ok(now) => now.value == read.value,
+                Err(Blocked(_)) => false,
+            }
         })
+    }
+
+    /// Whether no transaction below `tx` has an entry that `location` resolves through
+    /// (the beneficiary's lazy fee slots are not looked at: false for it).
+    fn unwritten_below(&self, location: &Location, tx: TxIdx) -> bool {
+        let none_below = |l: &Location| {
+            let shard = self.shard(l).read().unwrap();
+            shard.get(l).is_none_or(|versions| versions.below(tx).next().is_none())
+        };
+        match location {
+            Location::Balance(a) | Location::Code(a) if *a == self.beneficiary => false,
+            Location::Storage(a, _) => none_below(location) && none_below(&Location::StorageCleared(*a)),
+            _ => none_below(location),
+        }
     }
 
     /// Frees the versions, on another thread for a big block: a block's worth of small

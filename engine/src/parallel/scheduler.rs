@@ -5,6 +5,8 @@
 //!
 //! Termination: `done` is set only when both indices are past the block, no task is
 //! active, and no index was lowered in between (the `decrease_cnt` double check).
+//! The workers themselves stop once every transaction is committed (commit.rs): a
+//! committed transaction is final, never validated or aborted again.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Mutex;
@@ -25,6 +27,8 @@ enum Status {
     Executing,
     Executed,
     Aborting,
+    /// Final: committed in order (commit.rs).
+    Committed,
 }
 
 pub struct Scheduler {
@@ -58,7 +62,7 @@ impl Scheduler {
         let mut parts = Vec::new();
         for t in 0..self.n {
             let (incarnation, status) = *self.status[t].lock().unwrap();
-            if status == Status::Executed && t != tx {
+            if matches!(status, Status::Executed | Status::Committed) && t != tx {
                 continue;
             }
             let waiting_on: Vec<TxIdx> =
@@ -150,7 +154,7 @@ impl Scheduler {
     /// the meantime (re-execute at once); otherwise `tx` waits and its task ends.
     pub fn add_dependency(&self, tx: TxIdx, blocking: TxIdx) -> bool {
         let mut dependents = self.dependents[blocking].lock().unwrap();
-        if self.status[blocking].lock().unwrap().1 == Status::Executed {
+        if matches!(self.status[blocking].lock().unwrap().1, Status::Executed | Status::Committed) {
             return false;
         }
         self.status[tx].lock().unwrap().1 = Status::Aborting;
@@ -197,6 +201,29 @@ impl Scheduler {
         let mut status = self.status[tx].lock().unwrap();
         if *status == (incarnation, Status::Executed) {
             status.1 = Status::Aborting;
+            return true;
+        }
+        false
+    }
+
+    /// The incarnation of `tx` if it is executed (and not yet committed).
+    pub fn executed_incarnation(&self, tx: TxIdx) -> Option<usize> {
+        let status = self.status[tx].lock().unwrap();
+        (status.1 == Status::Executed).then_some(status.0)
+    }
+
+    /// A validation at commit time begins: it counts as an active task, like one taken
+    /// from the validation index, and ends with `finish_validation`.
+    pub fn begin_commit_validation(&self) {
+        self.num_active_tasks.fetch_add(1, SeqCst);
+    }
+
+    /// Commits incarnation `incarnation` of `tx` if it is still the executed one: from
+    /// here on nothing aborts it.
+    pub fn try_commit(&self, tx: TxIdx, incarnation: usize) -> bool {
+        let mut status = self.status[tx].lock().unwrap();
+        if *status == (incarnation, Status::Executed) {
+            status.1 = Status::Committed;
             return true;
         }
         false

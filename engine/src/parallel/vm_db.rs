@@ -53,7 +53,9 @@ impl<'a> VmDb<'a> {
     /// Prepares for an incarnation of transaction `tx`.
     pub fn begin(&mut self, tx: TxIdx) {
         self.tx = tx;
-        self.reads.clear();
+        // The last incarnation's reads were handed to the multi-version memory: start
+        // from a vector big enough for a typical transaction, not from empty.
+        self.reads = Vec::with_capacity(16);
         self.blocked = None;
     }
 
