@@ -87,3 +87,13 @@ def test_post_state_fixture_is_the_next_blocks_pre():
     assert second.state_root == both.state_root
     assert second.post_state == both.post_state
     assert set(second.post_state_fixture()) == {ALICE, BOB, COINBASE, contract}
+
+
+def test_stats_keys_are_the_documented_ones():
+    """blockstm.STATS_KEYS and docs/engine.md's table list exactly what `stats` holds."""
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "engine.md").read_text()
+    table = doc.split("## Statistics", 1)[1].split("\n## ", 1)[0]
+    documented = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
+    for res in (blockstm.execute(busy_block()), execute_parallel(busy_block(), 4)):
+        assert set(res.stats) == set(blockstm.STATS_KEYS) == documented
