@@ -75,6 +75,16 @@ def test_run_prints_receipts_roots_and_stats(tmp_path):
     assert set(stats) == set(blockstm.STATS_KEYS)
 
 
+def test_the_readme_example():
+    """README's first command: `blockstm run docs/examples/transfer.json`."""
+    proc = cli("run", "docs/examples/transfer.json", cwd=Path(__file__).resolve().parent.parent)
+    assert proc.returncode == 0, text(proc)
+    out = proc.stdout.decode()
+    assert out.splitlines()[1].split() == ["0", "ok", "21000", "21000", "0", "0", "-"]
+    assert "logs bloom     0x00…00 (no logs)" in out
+    assert max(map(len, out.splitlines())) < 120
+
+
 def test_run_json_from_stdin_in_parallel_mode():
     fixture = block([tx(nonce=i, value=1, gas=21_000) for i in range(4)])
     proc = cli("run", "-", "--mode", "parallel", "--threads", "2", "--parallel-threshold", "0", "--json",

@@ -96,8 +96,10 @@ def result_table(res: BlockResult) -> list[str]:
                      f"{r.tx_type:>6}{len(r.logs):>6}  {r.contract_address or '-'}")
     if not res.receipts:
         lines.append("   (no transactions)")
+    bloom = res.logs_bloom
+    bloom = "0x00…00 (no logs)" if not int(bloom, 16) else f"{bloom[:34]}… (256 bytes: --json has it whole)"
     lines += ["", f"state root     {res.state_root}", f"receipts root  {res.receipts_root}",
-              f"logs hash      {res.logs_hash}", f"logs bloom     {res.logs_bloom}", "", "stats"]
+              f"logs hash      {res.logs_hash}", f"logs bloom     {bloom}", "", "stats"]
     for key, value in res.stats.items():
         meaning = STATS_KEYS.get(key, "")
         if len(str(value)) < 14:
