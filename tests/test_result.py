@@ -48,6 +48,21 @@ def test_pickle_keeps_a_fallback_and_parallel_counters():
     assert pickle.loads(pickle.dumps(res)).stats == res.stats
 
 
+def _execute_in_child(fixture):
+    return blockstm.execute(fixture)
+
+
+@pytest.mark.timeout(120)
+def test_a_result_crosses_processes():
+    """What pickling is for: a result computed in a worker process, used in this one."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    fixture = busy_block()
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        res = pool.submit(_execute_in_child, fixture).result(timeout=100)
+    assert res == blockstm.execute(fixture) and res.stats["transactions"] == 11
+
+
 def test_a_corrupt_snapshot_is_a_value_error():
     snapshot = blockstm.BlockResult.__reduce__(blockstm.execute(busy_block()))[1][0]
     with pytest.raises(ValueError, match="not a BlockResult snapshot: truncated"):

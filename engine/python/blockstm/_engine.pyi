@@ -54,7 +54,8 @@ class BlockResult:
     @property
     def dependencies(self) -> list[list[int]]: ...
     @property
-    def stats(self) -> dict[str, Any]: ...
+    def stats(self) -> dict[str, Any]:
+        """Execution statistics: the keys and their meaning are blockstm.STATS_KEYS (docs/engine.md)."""
 
 def execute(payload: str | bytes, mode: str = "sequential", threads: int | None = None,
             parallel_threshold: int | None = None) -> BlockResult: ...
