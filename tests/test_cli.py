@@ -150,8 +150,13 @@ def test_rpc_checks_the_header(tmp_path):
     proc = cli("rpc", write(tmp_path, "bad.json", block), "--prestate", trace, "--json")
     assert proc.returncode == 1
     assert json.loads(proc.stdout)["header"]["mismatches"] == [f"gasUsed: expected {res.gas_used + 1}, got {res.gas_used}"]
-    proc = cli("rpc", write(tmp_path, "diff.json", block), "--prestate", write(tmp_path, "d.json", {"pre": {}, "post": {}}))
-    assert proc.returncode == 1 and proc.stderr.decode().startswith(f"blockstm rpc: {tmp_path}/diff.json: prestate: a diffMode trace")
+    proc = cli("rpc", str(tmp_path / "bad.json"), "--prestate", write(tmp_path, "diff.json", {"pre": {}, "post": {}}))
+    assert proc.returncode == 1
+    assert proc.stderr.decode().startswith(f"blockstm rpc: {tmp_path}/diff.json: prestate: a diffMode trace")
+    del block["transactions"][0]["gas"]
+    proc = cli("rpc", write(tmp_path, "nogas.json", block), "--prestate", trace)
+    assert proc.returncode == 1
+    assert proc.stderr.decode() == f"blockstm rpc: {tmp_path}/nogas.json: block.transactions[0].gas: missing field\n"
 
 
 def mainnet_dir() -> Path:

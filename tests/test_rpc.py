@@ -136,5 +136,7 @@ def test_bad_json_and_node_errors():
         blockstm.from_rpc(rpc_block([]), b"\xff\xfe")
     with pytest.raises(blockstm.FixtureError, match="^prestate: the node answered with an error"):
         blockstm.from_rpc(rpc_block([]), {"jsonrpc": "2.0", "id": 1, "error": {"code": -32601}})
+    with pytest.raises(blockstm.FixtureError, match="^block_hashes.ten: expected a block number, got 'ten'"):
+        blockstm.from_rpc(rpc_block([]), {}, block_hashes={"ten": "0x" + "00" * 32})
     with pytest.raises(blockstm.FixtureError, match="^prestate: a diffMode trace"):
         blockstm.from_rpc(rpc_block([]), {"pre": {}, "post": {}})

@@ -132,8 +132,12 @@ def cmd_rpc(args: argparse.Namespace) -> int:
         fixture = rpc_module.from_rpc(block, _read(args.prestate, "prestate"), block_hashes=hashes,
                                       chain_id=args.chain_id, fork=args.fork)
         header = rpc_module.expected_header(block)
-    except (FixtureError, ValueError) as exc:
-        raise Failure(f"{args.block}: {exc}", 1) from None
+    except FixtureError as exc:  # its path starts with the input it is about
+        source = args.prestate if exc.path.startswith("prestate") else \
+            args.block_hashes if exc.path.startswith("block_hashes") else args.block
+        raise Failure(f"{source}: {exc}", 1) from None
+    except ValueError as exc:  # a block_hashes file that is not JSON
+        raise Failure(f"{args.block_hashes}: {exc}", 1) from None
     if args.fork:
         header["fork"] = args.fork
     res = _execute(fixture, args, args.block)

@@ -266,9 +266,16 @@ def from_rpc(block: Any, prestate: Any, *, block_hashes: Mapping | None = None, 
         "_block": number,
     }
     if block_hashes:
-        fixture["blockHashes"] = {str(_int(k, f"block_hashes.{k}") if isinstance(k, str) and k.startswith("0x")
-                                      else int(k)): v for k, v in block_hashes.items()}
+        fixture["blockHashes"] = {str(_block_number(k)): v for k, v in block_hashes.items()}
     return fixture
+
+
+def _block_number(key: Any) -> int:
+    """A block_hashes key: an int, a decimal string or a 0x hex string."""
+    try:
+        return int(key, 16) if isinstance(key, str) and key.startswith("0x") else int(key)
+    except (TypeError, ValueError):
+        raise FixtureError(f"block_hashes.{key}: expected a block number, got {key!r}", f"block_hashes.{key}") from None
 
 
 def expected_header(block: Any) -> dict:
