@@ -54,7 +54,8 @@ bench: build
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 # Fuzz campaign (docs/campaigns.md): the properties for HOURS of wall clock on WORKERS
-# processes (auto: one per core), live progress, a report in .cache/campaigns/<timestamp>/.
+# processes (auto: one per core; here at least 1), live progress, a report in
+# .cache/campaigns/<timestamp>/; exit status 2 when a target got too few examples.
 # make fuzz HOURS=0.5 WORKERS=2 FUZZ_ARGS="--database redis://host:6379 --seed 1000"
 HOURS ?= 8
 FUZZ_ARGS ?=

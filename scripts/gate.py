@@ -65,6 +65,17 @@ class Outcome:
         return "ok" if self.ok else ("EMPTY" if self.cases == 0 else "FAILED")
 
 
+def marker_expression(extra: list[str]) -> str | None:
+    """The last -m EXPR among extra (the one pytest would use), or None."""
+    found = None
+    for i, arg in enumerate(extra):
+        if arg == "-m" and i + 1 < len(extra):
+            found = extra[i + 1]
+        elif arg.startswith("-m") and len(arg) > 2 and not arg.startswith("--"):
+            found = arg[2:]
+    return found
+
+
 def selection(extra: list[str]) -> str | None:
     """The pytest arguments among extra that select tests (-k EXPR, -m EXPR, --deselect),
     as one string, or None."""
@@ -83,7 +94,10 @@ def suites(full: bool, workers: str, state_sample: int, extra: list[str], engine
     pytest = [str(VENV_BIN / "pytest"), "-p", "no:cacheprovider", "-q", "-n", workers, *threads, *extra]
     # Markers (pyproject.toml): `slow` runs only in --full unless also `gate`; `nightly`
     # only in the nightly job (docs/campaigns.md).
-    slow = ["-m", "not nightly"] if full else ["-m", "gate or not (slow or nightly)"]
+    marks = "not nightly" if full else "gate or not (slow or nightly)"
+    # pytest keeps the last -m: a -m among the extra arguments is combined with these.
+    user_marks = marker_expression(extra)
+    slow = ["-m", f"({user_marks}) and ({marks})" if user_marks else marks]
     sample = [] if full else ["--state-tests-sample", str(state_sample)]
     # The gate replays the same derandomized examples every run; make test draws new
     # ones every run (the `ci` profile), so each CI run also searches.

@@ -91,3 +91,21 @@ def test_engine_threads_and_no_xdist():
     assert rows["mainnet-blocks"]["passed"] == "3"  # seq, par-t2, par-t3
     assert "engine threads for parallel runs: 3" in proc.stdout
     assert "worker [" not in proc.stdout and "workers [" not in proc.stdout  # -n 0: no xdist
+
+
+def test_a_marker_expression_is_combined_with_the_gates():
+    """pytest keeps the last -m: the gate's own (slow, nightly) must not silently replace
+    the one given in PYTEST_ARGS, nor be replaced by it."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("gate", REPO / "scripts" / "gate.py")
+    gate = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("gate", gate)  # dataclasses look their module up there
+    spec.loader.exec_module(gate)
+    commands = {s.name: s.command for s in gate.suites(False, "0", 100, ["-m", "not gate", "-x"])}
+    api = commands["api"]
+    assert api[len(api) - 1 - api[::-1].index("-m") + 1] == "(not gate) and (gate or not (slow or nightly))"
+    regressions = commands["regressions"]  # no marker expression of its own: the user's applies
+    assert regressions[regressions.index("-m") + 1] == "not gate" and "-x" in regressions
+    full = {s.name: s.command for s in gate.suites(True, "0", 0, ["-mslow"])}["properties"]
+    assert full[len(full) - 1 - full[::-1].index("-m") + 1] == "(slow) and (not nightly)"
+
