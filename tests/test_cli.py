@@ -15,7 +15,7 @@ import pytest
 import blockstm
 from conformance import data, plugin
 from tests.blocks import ALICE, BOB, block, tx
-from tests.test_rpc import block_trace, rpc_block, rpc_tx
+from tests.test_rpc import block_trace, creation_traces, rpc_block, rpc_tx
 
 SCRIPT = Path(sys.executable).with_name("blockstm")  # what [project.scripts] installed
 pytestmark = pytest.mark.timeout(120)
@@ -157,6 +157,20 @@ def test_rpc_checks_the_header(tmp_path):
     proc = cli("rpc", write(tmp_path, "nogas.json", block), "--prestate", trace)
     assert proc.returncode == 1
     assert proc.stderr.decode() == f"blockstm rpc: {tmp_path}/nogas.json: block.transactions[0].gas: missing field\n"
+
+
+def test_rpc_with_the_diff_trace(tmp_path):
+    block, default, diff, _ = creation_traces()
+    res = blockstm.execute(blockstm.from_rpc(block, default, prestate_diff=diff))
+    block.update(gasUsed=hex(res.gas_used), logsBloom=res.logs_bloom, receiptsRoot=res.receipts_root)
+    args = ["rpc", write(tmp_path, "block.json", block), "--prestate", write(tmp_path, "trace.json", default)]
+    proc = cli(*args, "--prestate-diff", write(tmp_path, "diff.json", diff))
+    assert proc.returncode == 0, text(proc)
+    proc = cli(*args)  # without it: the creation collides
+    assert proc.returncode == 1 and "MISMATCH" in proc.stdout.decode() and "gasUsed: expected" in proc.stdout.decode()
+    proc = cli(*args, "--prestate-diff", write(tmp_path, "short.json", diff[:1]))
+    assert proc.returncode == 1
+    assert proc.stderr.decode().startswith(f"blockstm rpc: {tmp_path}/short.json: prestate_diff: expected a list of 2")
 
 
 def mainnet_dir() -> Path:

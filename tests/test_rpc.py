@@ -12,7 +12,7 @@ import pytest
 
 import blockstm
 from blockstm import rpc
-from tests.blocks import ALICE, BOB, COINBASE
+from tests.blocks import ALICE, BOB, COINBASE, DEPLOY_STORE_AND_LOG, STORE_AND_LOG
 
 CONTRACT = "0xc0de000000000000000000000000000000000001"
 # SSTORE(0, SLOAD(0) + 1)
@@ -75,6 +75,53 @@ def test_from_rpc_executes_a_traced_block():
     wrapped_block = json.dumps({"jsonrpc": "2.0", "id": 1, "result": block})
     assert blockstm.from_rpc(wrapped_block, response) == fixture
     assert blockstm.from_rpc(block, response.encode()) == fixture
+
+
+def creation_traces():
+    """Tx 0 deploys STORE_AND_LOG, tx 1 calls it. As geth's prestateTracer reports it:
+    tx 0's default-mode pre-state leaves the new contract out; tx 1's has it, with code
+    and nonce 1; the diffMode trace has it in tx 0's post only."""
+    create = {**rpc_tx(0, to=None), "input": DEPLOY_STORE_AND_LOG}
+    call = {**rpc_tx(1, to=None), "input": "0x" + "00" * 31 + "2a"}
+    first = blockstm.execute(blockstm.from_rpc(rpc_block([create]), {ALICE: {"balance": hex(10**18), "nonce": 0}}))
+    contract = first.receipts[0].contract_address
+    call["to"] = contract
+    alice_after = first.post_state_fixture()[ALICE]
+    default = [{"txHash": "0x01", "result": {ALICE: {"balance": hex(10**18), "nonce": 0}}},
+               {"txHash": "0x02", "result": {ALICE: {"balance": alice_after["balance"], "nonce": 1},
+                                             contract: {"balance": "0x0", "nonce": 1, "code": "0x" + STORE_AND_LOG}}}]
+    diff = [{"txHash": "0x01", "result": {"pre": {ALICE: {"balance": hex(10**18)}},
+                                          "post": {ALICE: {"balance": alice_after["balance"], "nonce": 1},
+                                                   contract: {"nonce": 1, "code": "0x" + STORE_AND_LOG}}}},
+            {"txHash": "0x02", "result": {"pre": {ALICE: {"balance": alice_after["balance"], "nonce": 1}},
+                                          "post": {ALICE: {"nonce": 2}}}}]
+    return rpc_block([create, call]), default, diff, contract
+
+
+def test_the_diff_trace_drops_accounts_the_block_created():
+    block, default, diff, contract = creation_traces()
+    pre = rpc.merge_prestate(default, diff)
+    assert set(pre) == {ALICE}
+    res = blockstm.execute(blockstm.from_rpc(block, default, prestate_diff=diff))
+    assert [r.status for r in res.receipts] == [1, 1] and res.receipts[0].contract_address == contract
+    assert res.post_state[contract]["storage"] == {0: 0x2A}
+    # Without it the contract looks pre-existing: the creation collides, its gas is gone.
+    wrong = blockstm.execute(blockstm.from_rpc(block, default))
+    assert wrong.receipts[0].status == 0 and wrong.receipts[0].gas_used == int(block["transactions"][0]["gas"], 16)
+    header = {**rpc.expected_header(block), "gas_used": res.gas_used, "logs_bloom": res.logs_bloom,
+              "receipts_root": res.receipts_root}
+    assert rpc.header_mismatches(res, **header) == []
+    assert rpc.header_mismatches(wrong, **header)[0].startswith("gasUsed: expected")
+
+
+def test_a_bad_diff_trace_is_named():
+    block, default, diff, _ = creation_traces()
+    with pytest.raises(blockstm.FixtureError, match=r"^prestate_diff: expected a list of 2 diffMode results"):
+        blockstm.from_rpc(block, default, prestate_diff=diff[:1])
+    with pytest.raises(blockstm.FixtureError, match=r"^prestate_diff\[1\]\.result: expected \{pre"):
+        blockstm.from_rpc(block, default, prestate_diff=[diff[0], {"result": default[1]["result"]}])
+    with pytest.raises(blockstm.FixtureError, match="^prestate_diff: goes with a block trace"):
+        blockstm.from_rpc(block, {ALICE: {"balance": "0x1", "nonce": "0x0"}}, prestate_diff=diff)
 
 
 def test_an_alloc_is_taken_as_given():

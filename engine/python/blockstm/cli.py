@@ -129,11 +129,13 @@ def cmd_rpc(args: argparse.Namespace) -> int:
     block = _read(args.block, "block")
     try:
         hashes = json.loads(_read(args.block_hashes, "block hashes")) if args.block_hashes else None
-        fixture = rpc_module.from_rpc(block, _read(args.prestate, "prestate"), block_hashes=hashes,
-                                      chain_id=args.chain_id, fork=args.fork)
+        diff = _read(args.prestate_diff, "prestate diff") if args.prestate_diff else None
+        fixture = rpc_module.from_rpc(block, _read(args.prestate, "prestate"), prestate_diff=diff,
+                                      block_hashes=hashes, chain_id=args.chain_id, fork=args.fork)
         header = rpc_module.expected_header(block)
     except FixtureError as exc:  # its path starts with the input it is about
-        source = args.prestate if exc.path.startswith("prestate") else \
+        source = args.prestate_diff if exc.path.startswith("prestate_diff") else \
+            args.prestate if exc.path.startswith("prestate") else \
             args.block_hashes if exc.path.startswith("block_hashes") else args.block
         raise Failure(f"{source}: {exc}", 1) from None
     except ValueError as exc:  # a block_hashes file that is not JSON
@@ -212,11 +214,18 @@ def parser() -> argparse.ArgumentParser:
                "a list of {txHash, result}; each transaction's reads are merged, the first read of an account\n"
                "or slot wins. An alloc {address: {balance, nonce, code, storage}} (as in ethereum/tests, or\n"
                "a single debug_traceTransaction result) is taken as given. JSON-RPC responses\n"
-               "({jsonrpc, id, result}) are unwrapped. diffMode output does not apply: its pre lacks the\n"
-               "accounts a transaction only read. The fork follows mainnet's schedule unless --fork.\n\n"
+               "({jsonrpc, id, result}) are unwrapped. diffMode output alone does not apply: its pre lacks\n"
+               "the accounts a transaction only read. But an account a transaction creates shows up, with its\n"
+               "code, in the default-mode pre-state of a later transaction that reads it; --prestate-diff\n"
+               "(the same trace with {\"diffMode\": true}) says which accounts were created, so they are\n"
+               "left out. Without it such a block's creation collides, and the header check fails.\n"
+               "The fork follows mainnet's schedule unless --fork.\n\n"
                "example:\n  blockstm rpc block.json --prestate trace.json --mode parallel")
     p.add_argument("block", metavar="BLOCK", help="eth_getBlockByNumber(N, true) JSON file; - reads stdin")
     p.add_argument("--prestate", required=True, metavar="FILE", help="prestateTracer result or alloc JSON file")
+    p.add_argument("--prestate-diff", metavar="FILE",
+                   help="the same block traced with diffMode true: needed when a transaction creates an "
+                        "account a later one reads")
     p.add_argument("--block-hashes", metavar="FILE", help="{number: hash} JSON file for BLOCKHASH")
     p.add_argument("--chain-id", type=_non_negative, default=1, metavar="ID", help="chain id (default 1)")
     p.add_argument("--fork", choices=rpc_module._forks(), metavar="FORK",

@@ -16,12 +16,19 @@ state the block reads, as it stood after block N-1, in one of the shapes a node 
   single ``debug_traceTransaction`` result, or a merged pre-state such as the mainnet
   blocks' ``pre_state.json``).
 
-Either may be wrapped in its JSON-RPC response (``{"jsonrpc", "id", "result"}``). The
-tracer's ``diffMode: true`` does not apply: its ``pre`` leaves out every account a
-transaction only read. An alloc is taken as given; in a block trace, an account with
-nothing (no balance, nonce, code or storage) is left out: the tracer reports an account
-that does not exist as ``{"balance": "0x0"}`` (and omits zero fields), and from Spurious
-Dragon (EIP-161) on an empty account behaves as an absent one.
+Either may be wrapped in its JSON-RPC response (``{"jsonrpc", "id", "result"}``). An
+alloc is taken as given; in a block trace, an account with nothing (no balance, nonce,
+code or storage) is left out: the tracer reports an account that does not exist as
+``{"balance": "0x0"}`` (and omits zero fields), and from Spurious Dragon (EIP-161) on an
+empty account behaves as an absent one.
+
+The tracer's ``diffMode: true`` alone does not apply: its ``pre`` leaves out every
+account a transaction only read. It is the second input, ``prestate_diff``, for one
+case the default mode cannot tell: an account a transaction creates (CREATE, CREATE2)
+is left out of that transaction's pre-state and appears, with its new code, in the
+pre-state of a later transaction that reads it — as if it had existed before the
+block. The diffMode trace lists it in ``post`` but not in ``pre``, so the merge drops
+it. Without it, such a block's creation collides, and the header check says so.
 
 Only what the header commits to without the full state can be checked: ``gasUsed``,
 ``logsBloom`` and, from Byzantium on, ``receiptsRoot`` (earlier receipts embed
@@ -155,10 +162,38 @@ def _is_alloc(value: Any) -> bool:
     return isinstance(value, Mapping) and all(isinstance(k, str) and k.startswith("0x") for k in value)
 
 
+def _is_diff(value: Any) -> bool:
+    return isinstance(value, Mapping) and bool(value) and set(value) <= {"pre", "post"}
+
+
 def _diff_mode(value: Any, path: str) -> None:
-    if isinstance(value, Mapping) and value and set(value) <= {"pre", "post"}:
+    if _is_diff(value):
         raise FixtureError(f"{path}: a diffMode trace (pre/post): its pre leaves out the accounts a transaction "
-                           "only read; trace with the prestateTracer's default, diffMode false", path)
+                           "only read; give the prestateTracer's default mode (diffMode false) as the prestate, "
+                           "and this one as prestate_diff (--prestate-diff)", path)
+
+
+def _traces(value: Any, name: str, diff: bool) -> list[tuple[str, Any]]:
+    """(path, result) of each transaction of a debug_traceBlockByNumber list."""
+    out = []
+    for i, entry in enumerate(value):
+        path = f"{name}[{i}]"
+        if isinstance(entry, Mapping) and "error" in entry and "result" not in entry:
+            raise FixtureError(f"{path}: the trace of this transaction failed: {entry['error']}", path)
+        if isinstance(entry, Mapping) and "result" in entry:
+            entry, path = entry["result"], f"{path}.result"
+        if diff:
+            if not (isinstance(entry, Mapping) and set(entry) <= {"pre", "post"}
+                    and all(_is_alloc(entry.get(k, {})) for k in ("pre", "post"))):
+                raise FixtureError(f"{path}: expected {{pre: {{address: account}}, post: …}} (a diffMode result), "
+                                   f"got {entry!r:.80}", path)
+        else:
+            _diff_mode(entry, path)
+            if not _is_alloc(entry):
+                raise FixtureError(f"{path}: expected {{address: account}} (a prestateTracer result), "
+                                   f"got {entry!r:.80}", path)
+        out.append((path, entry))
+    return out
 
 
 def _account(account: Any, path: str) -> dict:
@@ -180,44 +215,58 @@ def _empty(account: dict, path: str) -> bool:
             and not any(_int(v, f"{path}.storage") for v in account.get("storage", {}).values()))
 
 
-def merge_prestate(prestate: Any) -> dict:
+def merge_prestate(prestate: Any, diff: Any = None) -> dict:
     """The fixture's ``pre`` from a ``prestateTracer`` block trace (merged: the first
     read of each account and slot wins, empty accounts are left out) or from an alloc
-    (taken as given). See the module docstring."""
+    (taken as given). ``diff``, the same block traced with ``diffMode: true``, tells the
+    merge which accounts a transaction created: a later transaction's read of one is not
+    its state before the block (it did not exist). See the module docstring."""
     prestate = _json(prestate, "prestate")
     _diff_mode(prestate, "prestate")
     if _is_alloc(prestate):
+        if diff is not None:
+            raise FixtureError("prestate_diff: goes with a block trace (a list), not with an alloc", "prestate_diff")
         return {address: _account(account, f"prestate.{address}") for address, account in prestate.items()}
     if not isinstance(prestate, list):
         raise FixtureError("prestate: expected an alloc {address: account} or the list a debug_traceBlockByNumber "
                            f"with the prestateTracer returns, got {type(prestate).__name__}", "prestate")
+    traces = _traces(prestate, "prestate", diff=False)
+    created: list[set[str]] = [set() for _ in traces]
+    if diff is not None:
+        diff = _json(diff, "prestate_diff")
+        if not isinstance(diff, list) or len(diff) != len(traces):
+            raise FixtureError(f"prestate_diff: expected a list of {len(traces)} diffMode results, one per "
+                               f"transaction of the prestate, got {type(diff).__name__} of "
+                               f"{len(diff) if isinstance(diff, list) else '-'}", "prestate_diff")
+        # A diffMode result leaves an account its transaction created out of pre.
+        created = [{a.lower() for a in r.get("post", {})} - {a.lower() for a in r.get("pre", {})}
+                   for _, r in _traces(diff, "prestate_diff", diff=True)]
     merged: dict[str, dict] = {}
-    for i, entry in enumerate(prestate):
-        path = f"prestate[{i}]"
-        if isinstance(entry, Mapping) and "error" in entry and "result" not in entry:
-            raise FixtureError(f"{path}: the trace of this transaction failed: {entry['error']}", path)
-        if isinstance(entry, Mapping) and "result" in entry:
-            entry, path = entry["result"], f"{path}.result"
-        _diff_mode(entry, path)
-        if not _is_alloc(entry):
-            raise FixtureError(f"{path}: expected {{address: account}} (a prestateTracer result), got {entry!r:.80}",
-                               path)
-        for address, account in entry.items():
+    born: set[str] = set()  # created in the block before any transaction read it
+    for (path, alloc), new in zip(traces, created):
+        for address, account in alloc.items():
             account = _account(account, f"{path}.{address}")
-            known = merged.get(address.lower())
+            key = address.lower()
+            if key in born:
+                continue
+            known = merged.get(key)
             if known is None:
-                merged[address.lower()] = {**account, "storage": dict(account.get("storage", {}))}
+                merged[key] = {**account, "storage": dict(account.get("storage", {}))}
             else:
                 for slot, value in account.get("storage", {}).items():
                     known["storage"].setdefault(slot, value)
+        born |= new - set(merged)
     return {a: acc for a, acc in merged.items() if not _empty(acc, f"prestate.{a}")}
 
 
-def from_rpc(block: Any, prestate: Any, *, block_hashes: Mapping | None = None, chain_id: int | None = None,
-             fork: str | None = None) -> dict:
+def from_rpc(block: Any, prestate: Any, *, prestate_diff: Any = None, block_hashes: Mapping | None = None,
+             chain_id: int | None = None, fork: str | None = None) -> dict:
     """A block fixture (docs/block-fixture.md) from an ``eth_getBlockByNumber(N, true)``
     block and its pre-state (see the module docstring for the shapes accepted).
 
+    prestate_diff
+        The block's ``prestateTracer`` trace with ``diffMode: true``: needed when a
+        transaction creates an account that a later one reads (see :func:`merge_prestate`).
     block_hashes
         ``{number: hash}`` for BLOCKHASH (keys decimal or hex strings, or ints).
     chain_id
@@ -261,7 +310,7 @@ def from_rpc(block: Any, prestate: Any, *, block_hashes: Mapping | None = None, 
     fixture: dict[str, Any] = {
         "fork": fork,
         "env": env,
-        "pre": merge_prestate(prestate),
+        "pre": merge_prestate(prestate, prestate_diff),
         "transactions": [convert_transaction(tx, f"block.transactions[{i}]") for i, tx in enumerate(transactions)],
         "_block": number,
     }
