@@ -7,9 +7,14 @@ PY     := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 DEPS   := $(VENV)/.deps-installed
 # Test workers (pytest-xdist) and engine threads share the machine's cores:
-# see docs/campaigns.md. Override on the command line: make test WORKERS=1
+# see docs/campaigns.md. WORKERS: auto (one per core), N, or 0 (no xdist: one process).
+# ENGINE_THREADS: threads of the conformance suites' parallel runs (default: every core).
+# PYTEST_ARGS go to every pytest suite; a selection (-k, -m) skips the suites it selects
+# nothing in (scripts/gate.py). make gate WORKERS=0 ENGINE_THREADS=2 PYTEST_ARGS="-k stExample"
 WORKERS ?= auto
+ENGINE_THREADS ?=
 PYTEST_ARGS ?=
+GATE_OPTIONS = --workers $(WORKERS) $(if $(ENGINE_THREADS),--engine-threads $(ENGINE_THREADS))
 
 .PHONY: setup build gate test test-rust bench fuzz faults-build mutation clean
 
@@ -37,11 +42,11 @@ test-rust:
 # a GeneralStateTests sample covering every fork and folder, properties (gate profile).
 GATE_STATE_SAMPLE ?= 2000
 gate: build
-	$(PY) scripts/gate.py --workers $(WORKERS) --state-sample $(GATE_STATE_SAMPLE) -- $(PYTEST_ARGS)
+	$(PY) scripts/gate.py $(GATE_OPTIONS) --state-sample $(GATE_STATE_SAMPLE) -- $(PYTEST_ARGS)
 
 # Everything CI runs: the same suites with the full corpora and the slow tests.
 test: build
-	$(PY) scripts/gate.py --full --workers $(WORKERS) -- $(PYTEST_ARGS)
+	$(PY) scripts/gate.py --full $(GATE_OPTIONS) -- $(PYTEST_ARGS)
 
 # Benchmarks (docs/benchmarks.md): make bench BENCH_ARGS="--quick" | "--rust"
 BENCH_ARGS ?=
@@ -49,7 +54,8 @@ bench: build
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 # Fuzz campaign (docs/campaigns.md): the properties for HOURS of wall clock on WORKERS
-# processes (auto: one per core), live progress, a report in .cache/campaigns/<timestamp>/.
+# processes (auto: one per core; here at least 1), live progress, a report in
+# .cache/campaigns/<timestamp>/; exit status 2 when a target got too few examples.
 # make fuzz HOURS=0.5 WORKERS=2 FUZZ_ARGS="--database redis://host:6379 --seed 1000"
 HOURS ?= 8
 FUZZ_ARGS ?=

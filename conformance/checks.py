@@ -142,15 +142,6 @@ def compare_digests(expected: dict, got: dict, limit: int = 8) -> list[str]:
 
 def check_mainnet_header(block: MainnetBlock, res) -> list[str]:
     """Failure lines for a block result against its header (empty when it matches)."""
-    lines = []
-    gas_used = res.receipts[-1].cumulative_gas_used if res.receipts else 0
-    if len(res.receipts) != block.tx_count:
-        lines.append(f"receipts: expected {block.tx_count}, got {len(res.receipts)}")
-    if gas_used != block.gas_used:
-        lines.append(f"gasUsed: expected {block.gas_used}, got {gas_used}")
-    if res.logs_bloom.lower() != block.logs_bloom:
-        lines.append(f"logsBloom: expected {block.logs_bloom[:40]}…, got {res.logs_bloom[:40]}…")
-    if block.receipts_root_checkable and res.receipts_root.lower() != block.receipts_root:
-        lines.append(f"receiptsRoot: expected {block.receipts_root}, got {res.receipts_root}")
-    return lines
+    from blockstm.rpc import header_mismatches
 
+    return header_mismatches(res, **block.header())

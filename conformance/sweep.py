@@ -42,7 +42,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from . import checks, data, known_failures
-from .statetests import FORKS, CaseLoader, CaseRef, load_index
+from .statetests import FORKS, CaseLoader, CaseRef, index_file, list_files, load_index
 
 MODES = ("seq", "par")
 
@@ -488,39 +488,87 @@ def summary_lines(report: Report, modes: tuple[str, ...]) -> list[str]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH",
-                   help="folders or files under GeneralStateTests (e.g. stExample, stExample/add11.json)")
+                   help="files or folders: under GeneralStateTests (stExample, stExample/add11.json) or anywhere "
+                        "on disk (run as they are); none: the whole corpus")
     p.add_argument("--ethereum-tests", dest="sweep_corpus", metavar="PATH",
                    help="ethereum/tests checkout or a GeneralStateTests folder (default as for pytest)")
     p.add_argument("-k", dest="keyword", metavar="EXPR", help="pytest's -k expression over the item ids")
-    p.add_argument("--fork", action="append", default=[], choices=FORKS, help="only this fork (repeatable)")
-    p.add_argument("--mode", choices=("seq", "par", "both"), default="both")
-    p.add_argument("--workers", type=int, default=data.usable_cores(), help="processes (default: cores)")
-    p.add_argument("--engine-threads", type=int, default=None, help="threads of parallel runs (default: cores)")
+    p.add_argument("--fork", action="append", default=[], choices=FORKS, metavar="FORK",
+                   help=f"only this fork (repeatable): {', '.join(FORKS)}")
+    p.add_argument("--mode", choices=("seq", "par", "both"), default="both",
+                   help="sequential, parallel or both (default)")
+    p.add_argument("--workers", type=int, default=data.usable_cores(), metavar="N", help="processes (default: cores)")
+    p.add_argument("--engine-threads", type=int, default=None, metavar="N",
+                   help="threads of parallel runs (default: cores)")
     p.add_argument("--exclude-slow", action="store_true", help="leave out SLOW_CASES (pytest's -m 'not slow')")
     p.add_argument("--revme-set", action="store_true", help="only the cases `revme statetest` runs")
-    p.add_argument("--timeout", type=float, default=600.0, help="seconds per item before it fails (default 600)")
+    p.add_argument("--timeout", type=float, default=600.0, metavar="S",
+                   help="seconds per item before it fails (default 600)")
     p.add_argument("--json", metavar="FILE", help="write every item's outcome and the summary here")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--no-index-cache", action="store_true",
                    help="neither read nor write the case index in .cache/ (e.g. for a temporary corpus)")
 
 
+def _own_root(paths: list[Path]) -> Path:
+    """The corpus root of paths outside the corpus: the GeneralStateTests folder they
+    are all in (so that known failures, keyed from it, apply), else their common folder."""
+    bases = [q if q.is_dir() else q.parent for q in paths]
+    roots = {next((a for a in (b, *b.parents) if a.name == "GeneralStateTests"), None) for b in bases}
+    if len(roots) == 1 and None not in roots:
+        return roots.pop()
+    return Path(os.path.commonpath(bases))
+
+
+def _index_paths(root: Path, rels: list[str]) -> list[CaseRef]:
+    """The cases of the given files and folders under root (no cache, no other file read)."""
+    refs = []
+    for rel in rels:
+        files = [rel] if (root / rel).is_file() else [f"{rel}/{f}" for f in list_files(root / rel)]
+        for f in files:
+            try:
+                with open(root / f, "rb") as fh:
+                    refs += index_file(json.load(fh), f)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise SystemExit(f"{root / f}: not a state test ({type(exc).__name__}: {exc})") from None
+    return refs
+
+
+def resolve(paths: list[str], corpus_option: str | None, use_cache: bool) -> tuple[Path, list[CaseRef], list[str], bool]:
+    """(corpus root, its cases, the selected paths relative to it, whether the root is
+    the paths' own). A path is under the corpus (relative to its GeneralStateTests, or a
+    path on disk inside it); without --ethereum-tests, files or folders elsewhere on disk
+    are run as they are, like `revme statetest PATH`: only they are indexed."""
+    lookup = data.find_state_tests(corpus_option)
+    gst = lookup.path
+    inside, outside = [], []
+    for p in paths:
+        q = Path(p).expanduser().resolve()
+        if gst is not None and q.exists() and q.is_relative_to(gst):
+            inside.append(q.relative_to(gst).as_posix())
+        elif gst is not None and (gst / p.strip("/")).exists():
+            inside.append(p.strip("/"))
+        elif q.exists() and not corpus_option:
+            outside.append(q)
+        else:
+            raise SystemExit(f"{p}: no such file or folder" + (f" (nor under {gst})" if gst else ""))
+    if outside:
+        if inside:
+            raise SystemExit("some paths are under the corpus and some outside it: run them separately")
+        root = _own_root(outside)
+        rels = sorted({q.relative_to(root).as_posix() if q != root else "." for q in outside})
+        rels = [""] if "." in rels else rels
+        return root, _index_paths(root, [r or "." for r in rels]), [r for r in rels if r], True
+    if gst is None:
+        raise SystemExit(lookup.describe_missing())
+    return gst, load_index(gst, data.cache_dir() if use_cache else None), inside, False
+
+
 def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     corpus_option = args.sweep_corpus or getattr(args, "ethereum_tests", None)
-    lookup = data.find_state_tests(corpus_option)
-    if lookup.path is None:
-        raise SystemExit(lookup.describe_missing())
-    gst = lookup.path
+    gst, refs, paths, own_root = resolve(args.paths, corpus_option, not args.no_index_cache)
     modes = MODES if args.mode == "both" else (args.mode,)
-    refs = load_index(gst, None if args.no_index_cache else data.cache_dir())
-    paths = []
-    for p in args.paths:  # accept paths relative to GeneralStateTests or to the cwd
-        q = Path(p).resolve()
-        rel = q.relative_to(gst).as_posix() if q.is_relative_to(gst) else p.strip("/")
-        if not (gst / rel).exists():
-            raise SystemExit(f"{p}: no such file or folder under {gst}")
-        paths.append(rel)
     items = select(refs, paths=paths, keyword=args.keyword, forks=args.fork, modes=modes,
                    exclude_slow=args.exclude_slow, revme_set=args.revme_set)
     if not items:
@@ -530,7 +578,13 @@ def main(args: argparse.Namespace) -> int:
     threads = max(1, args.engine_threads or data.usable_cores())
     workers = max(1, args.workers)
     report = Report(items=[] if args.json else None)
-    repro = "python -m conformance" + (f" --ethereum-tests {gst}" if corpus_option else "")
+    repro = "python -m conformance" + (f" --ethereum-tests {gst}" if corpus_option or own_root else "")
+
+    def rerun(ident: str) -> str:
+        if own_root and gst.name != "GeneralStateTests":  # `run` finds a corpus by that name
+            relpath, mode = ident[len("test_state["):].split("::", 1)[0], ident[-4:-1]
+            return f"python -m conformance sweep {gst / relpath} --mode {mode}"
+        return f"{repro} run '{ident}'"
     print(f"GeneralStateTests: {gst}")
     print(f"{len(items)} items ({len({r for r, _ in items})} cases, {len(tasks)} tasks), modes {'+'.join(modes)}, "
           f"{workers} workers, engine threads {threads}, timeout {args.timeout:g} s", flush=True)
@@ -559,7 +613,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"FAILED {ident}")
             for line in message.splitlines():
                 print(f"    {line}")
-            print(f"    rerun: {repro} run '{ident}'")
+            print(f"    rerun: {rerun(ident)}")
     if sweep.restarts:
         print(f"workers restarted: {sweep.restarts}")
     print(f"wall time {wall:.1f} s; CPU: workers {children.ru_utime + children.ru_stime:.1f} s, "

@@ -1,8 +1,10 @@
-"""The conformance loaders, without the engine: data lookup, fork schedule, fixture
-conversion of known cases, the case index, sampling, and exception-name coverage."""
+"""The conformance loaders: data lookup, fork schedule, fixture conversion of known
+cases, the case index, sampling, and exception-name coverage. Nothing is executed; the
+mainnet converter is the wheel's (blockstm.rpc), so those tests import the engine."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import data, exceptions, mainnet, statetests
+from conformance import data, exceptions, mainnet, plugin, statetests
 
 REPO = data.REPO_ROOT
 
@@ -33,6 +35,12 @@ def gst() -> Path:
 @pytest.fixture(scope="module")
 def blocks_dir() -> Path:
     return _require(data.find_mainnet_blocks())
+
+
+@pytest.fixture(scope="module")
+def rpc():
+    """blockstm.rpc, the mainnet converter (it ships in the wheel)."""
+    return plugin.require_engine().rpc
 
 
 @pytest.fixture(scope="module")
@@ -116,12 +124,12 @@ def test_in_ci(monkeypatch):
         (19_426_587, 1_710_338_135, "Cancun"),
     ],
 )
-def test_fork_schedule(number, timestamp, fork):
-    assert mainnet.fork_at(number, timestamp) == fork
+def test_fork_schedule(number, timestamp, fork, rpc):
+    assert rpc.fork_at(number, timestamp) == fork
 
 
-def test_fork_names_match_the_engine():
-    assert mainnet.FORK_ORDER == statetests.FORKS
+def test_fork_names_match_the_engine(engine):
+    assert engine.FORKS == statetests.FORKS
     lib = (REPO / "engine" / "src" / "fork.rs")
     if lib.is_file():
         source = lib.read_text()
@@ -298,7 +306,7 @@ def test_unknown_name_is_an_error():
 # ---- mainnet blocks ----------------------------------------------------------------------
 
 
-def test_mainnet_blocks_convert(blocks_dir):
+def test_mainnet_blocks_convert(blocks_dir, rpc):
     numbers = mainnet.list_blocks(blocks_dir)
     assert numbers
     for number in numbers:
@@ -306,9 +314,9 @@ def test_mainnet_blocks_convert(blocks_dir):
         fx = block.fixture()
         assert len(fx["transactions"]) == block.tx_count
         raw = json.loads((blocks_dir / str(number) / "block.json").read_text())
-        assert block.fork == mainnet.fork_at(int(raw["number"], 16), int(raw["timestamp"], 16))
-        assert ("currentBaseFee" in fx["env"]) == mainnet.fork_at_least(block.fork, "London")
-        assert ("currentRandom" in fx["env"]) == mainnet.fork_at_least(block.fork, "Paris")
+        assert block.fork == rpc.fork_at(int(raw["number"], 16), int(raw["timestamp"], 16))
+        assert ("currentBaseFee" in fx["env"]) == rpc.fork_at_least(block.fork, "London")
+        assert ("currentRandom" in fx["env"]) == rpc.fork_at_least(block.fork, "Paris")
         for tx, rtx in zip(fx["transactions"], raw["transactions"]):
             assert tx["type"] == int(rtx["type"], 16)
             assert ("gasPrice" in tx) == (tx["type"] < 2)
@@ -316,6 +324,18 @@ def test_mainnet_blocks_convert(blocks_dir):
                 assert tx["chainId"] is None
             else:
                 assert int(tx["chainId"], 16) == 1
+
+
+def test_mainnet_fixtures_are_unchanged(blocks_dir):
+    """blockstm.from_rpc gives, block for block, the fixture the loader gave before it
+    moved into the wheel (conformance/mainnet_fixture_digests.json: sha256 of the
+    canonical JSON, recorded from conformance/mainnet.py at 90d688b)."""
+    expected = json.loads((Path(__file__).parent / "mainnet_fixture_digests.json").read_text())
+    numbers = mainnet.list_blocks(blocks_dir)
+    assert set(map(int, expected)) <= set(numbers)
+    for number in numbers:
+        canonical = json.dumps(mainnet.load_block(blocks_dir, number).fixture(), sort_keys=True, separators=(",", ":"))
+        assert hashlib.sha256(canonical.encode()).hexdigest() == expected.get(str(number)), number
 
 
 def test_mainnet_known_blocks(blocks_dir):

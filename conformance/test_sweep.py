@@ -168,3 +168,26 @@ def test_a_crashed_worker_fails_its_item_and_the_sweep_goes_on(gst):
     assert failed >= 1 and passed + failed == n, out
     assert "the worker died (exit code -9)" in out
     assert "workers restarted: 1" in out
+
+
+def test_paths_outside_the_corpus_run_as_they_are(gst, tmp_path):
+    """Like `revme statetest PATH`: a folder elsewhere on disk is its own corpus. Inside a
+    folder named GeneralStateTests, ids are relative to it (so known failures apply) and
+    the rerun line points `run` there; only the given paths are indexed."""
+    corpus = tmp_path / "GeneralStateTests"
+    (corpus / "stExample").mkdir(parents=True)
+    fixture = json.loads((gst / "stExample" / "add11.json").read_text())
+    fixture["add11"]["post"]["Cancun"][0]["hash"] = "0x" + "00" * 32
+    (corpus / "stExample" / "add11.json").write_text(json.dumps(fixture))
+    (corpus / "stOther").mkdir()
+    (corpus / "stOther" / "broken.json").write_text("not json")  # not selected: never read
+    proc = _sweep(str(corpus / "stExample"), "--mode", "seq", "--workers", "1")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    bad = "test_state[stExample/add11.json::add11[Cancun-d0g0v0]-seq]"
+    assert f"FAILED {bad}" in proc.stdout
+    assert f"rerun: python -m conformance --ethereum-tests {corpus} run '{bad}'" in proc.stdout
+    # A file of the real corpus given by its path on disk is the corpus's own case.
+    proc = _sweep(str(gst / "stExample" / "add11.json"), "--mode", "seq", "--workers", "1")
+    assert proc.returncode == 0 and "items: all passed" in proc.stdout
+    proc = _sweep(str(corpus / "stOther"), "--workers", "1")
+    assert proc.returncode == 1 and "broken.json: not a state test" in proc.stderr

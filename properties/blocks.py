@@ -8,7 +8,9 @@ fixture plus what it was made of (``features``, for ``event()``).
 Modes weight the same building blocks towards one adversarial theme (MODES);
 ``generic`` draws from everything. Every block is reference-comparable by
 construction: no empty account in ``pre``, no account with storage but no code or
-nonce (EIP-7610, a known engine gap), and an invalid transaction has one defect.
+nonce (an EIP-7610 collision target: the engine handles it, tests/test_eip7610.py
+checks it against EELS; these strategies do not draw one), and an invalid transaction
+has one defect.
 """
 
 from __future__ import annotations

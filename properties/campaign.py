@@ -14,8 +14,10 @@ leaves every worker's rotation and the campaign goes on with the others.
 
 The parent shows live progress (rich; a plain line every 10 s when stdout is not a
 terminal) and, at the deadline, on Ctrl-C or on SIGTERM, writes report.md, report.json
-and progress.png to ``--report-dir``. Exit status 1 if anything failed.
-See docs/campaigns.md.
+and progress.png to ``--report-dir``. Coverage: a target (property, mode) that did not
+fail is reached when it ran ``--min-examples`` examples (default: ``--run-examples``,
+one full run). Exit status 1 if anything failed, else 2 if a target was not reached
+(the campaign was too short to say much), else 0. See docs/campaigns.md.
 """
 
 from __future__ import annotations
@@ -327,10 +329,11 @@ class Campaign:
             self.stop_reason = "every target failed" if all(failed) else "workers exited"
         summary = self.summary()
         write_report(self.report_dir, summary)
-        print(f"campaign {'FAILED' if summary['failed'] else 'ok'}: "
+        print(f"campaign {verdict(summary)}: "
               f"{len(summary['failures'])} failures, {sum(summary['examples'].values())} examples "
-              f"in {hms(summary['duration_s'])}; report: {self.report_dir / 'report.md'}", flush=True)
-        return 1 if summary["failed"] else 0
+              f"in {hms(summary['duration_s'])}; {coverage_line(summary['coverage'])}; "
+              f"report: {self.report_dir / 'report.md'}", flush=True)
+        return exit_status(summary)
 
     def restart_crashed(self, workers, restarts, start, stop) -> bool:
         """Records dead workers that crashed, restarts them while the campaign runs."""
@@ -396,6 +399,16 @@ class Campaign:
         return rates, (reexecutions1 - reexecutions0) / span
 
     # -- report ---------------------------------------------------------------------------------
+    def coverage(self, totals: Totals) -> dict:
+        """Which targets ran at least --min-examples examples; failed targets do not count
+        (they leave the rotation when they fail)."""
+        failed = {(f["property"], f["mode"]) for f in totals.failures}
+        judged = [t for t in self.targets if t not in failed]
+        short = [{"property": prop, "mode": mode, "examples": totals.examples[(prop, mode)]}
+                 for prop, mode in judged if totals.examples[(prop, mode)] < self.args.min_examples]
+        return {"min_examples": self.args.min_examples, "targets": len(judged),
+                "reached": len(judged) - len(short), "failed_targets": len(failed), "short": short}
+
     def summary(self) -> dict:
         totals = self.totals()
         duration = self.elapsed()
@@ -417,6 +430,7 @@ class Campaign:
             "budget_s": self.args.budget,
             "stopped_by": self.stop_reason,
             "failed": bool(totals.failures or crashed),
+            "coverage": self.coverage(totals),
             "profile": PROFILE,
             "run_examples": self.args.run_examples,
             "engine_threads": self.args.engine_threads,
@@ -496,13 +510,35 @@ class Display:
         return table
 
 
+def coverage_line(coverage: dict) -> str:
+    line = (f"coverage: {coverage['reached']} of {coverage['targets']} targets reached "
+            f"{coverage['min_examples']} examples")
+    if coverage["short"]:
+        line += " (short: " + ", ".join(f"{t['property']}/{t['mode']} {t['examples']}" for t in coverage["short"][:6]) \
+            + (f", {len(coverage['short']) - 6} more" if len(coverage["short"]) > 6 else "") + ")"
+    return line
+
+
+def verdict(summary: dict) -> str:
+    if summary["failed"]:
+        return "FAILED"
+    return "INCOMPLETE" if summary["coverage"]["short"] else "ok"
+
+
+def exit_status(summary: dict) -> int:
+    """1: something failed; 2: nothing failed but a target was not reached; 0: ok."""
+    return {"FAILED": 1, "INCOMPLETE": 2, "ok": 0}[verdict(summary)]
+
+
 def write_report(directory: Path, summary: dict) -> None:
     (directory / "report.json").write_text(json.dumps(summary, indent=1) + "\n")
     plot(directory / "progress.png", summary)
-    verdict = "FAILED" if summary["failed"] else "ok"
+    coverage = summary["coverage"]
     lines = [
-        f"# Fuzz campaign {summary['started']}: {verdict}",
+        f"# Fuzz campaign {summary['started']}: {verdict(summary)}",
         "",
+        f"- {coverage_line(coverage)}"
+        + (": **too short a campaign to say much about the targets below**" if coverage["short"] else ""),
         f"- duration {hms(summary['duration_s'])} of {hms(summary['budget_s'])}, stopped by {summary['stopped_by']}",
         f"- {len(summary['workers'])} workers, seeds "
         + ", ".join(str(w["seed"]) for w in summary["workers"])
@@ -518,6 +554,10 @@ def write_report(directory: Path, summary: dict) -> None:
         failures = sum(f["property"] == prop for f in summary["failures"])
         modes = ", ".join(f"{mode} {n}" for mode, n in stats["by_mode"].items())
         lines.append(f"| {prop} | {stats['examples']} | {stats['examples_per_s']} | {failures} | {modes} |")
+    if coverage["short"]:
+        lines += ["", f"## Not reached (fewer than {coverage['min_examples']} examples)", "",
+                  "| property | mode | examples |", "| --- | --- | ---: |"]
+        lines += [f"| {t['property']} | {t['mode']} | {t['examples']} |" for t in coverage["short"]]
     lines += ["", "![examples and failures over time](progress.png)", "", "## Failures", ""]
     if not summary["failures"] and not summary["crashed_workers"]:
         lines.append("None.")
@@ -597,6 +637,9 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
                         help="the parallel property draws thread counts 2..N (default 8)")
     parser.add_argument("--run-examples", type=int, default=RUN_EXAMPLES,
                         help=f"examples per bounded Hypothesis run (default {RUN_EXAMPLES})")
+    parser.add_argument("--min-examples", type=int, metavar="N",
+                        help="examples a target (property, mode) needs to count as reached; fewer on any "
+                             "target makes the campaign INCOMPLETE, exit status 2 (default: --run-examples)")
     parser.add_argument("--planted", action="store_true",
                         help="add the planted bug of properties/planted.py (the campaign's tests; needs --corpus)")
     args = parser.parse_args(argv)
@@ -605,6 +648,10 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     args.workers = cores() if args.workers == "auto" else int(args.workers)
     if args.workers < 1 or args.budget <= 0:
         parser.error("--workers and the budget must be positive")
+    if args.min_examples is None:
+        args.min_examples = args.run_examples
+    if args.min_examples < 0 or args.run_examples < 1:
+        parser.error("--run-examples must be positive and --min-examples non-negative")
     if args.planted and args.corpus.resolve() == REGRESSIONS:
         parser.error("--planted needs --corpus: the planted failure must not reach properties/regressions/")
     if args.seed is None:

@@ -90,11 +90,39 @@ def test_wrong_python_type_is_a_type_error():
         blockstm.execute(42)
 
 
-def test_bad_mode_and_threads():
-    with pytest.raises(ValueError):
-        blockstm.execute(block([]), mode="turbo")
-    with pytest.raises(ValueError):
-        blockstm.execute(block([]), mode="parallel", threads=0)
+BAD_ARGUMENTS = [
+    ({"mode": "turbo"}, ValueError, "mode must be one of ('sequential', 'parallel'), got 'turbo'"),
+    ({"mode": None}, ValueError, "mode must be one of ('sequential', 'parallel'), got None"),
+    ({"threads": 0}, ValueError, "threads must be a positive int or None, got 0"),
+    ({"threads": True}, TypeError, "threads must be a positive int or None, got True"),
+    ({"threads": 2.0}, TypeError, "threads must be a positive int or None, got 2.0"),
+    ({"threads": 2**64}, ValueError, f"threads must be a positive int or None, got {2**64}"),
+    ({"parallel_threshold": -1}, ValueError, "parallel_threshold must be a non-negative int or None, got -1"),
+    ({"parallel_threshold": False}, TypeError, "parallel_threshold must be a non-negative int or None, got False"),
+    ({"parallel_threshold": "8"}, TypeError, "parallel_threshold must be a non-negative int or None, got '8'"),
+]
+
+
+@pytest.mark.parametrize("kwargs,error,message", BAD_ARGUMENTS, ids=[repr(a[0]) for a in BAD_ARGUMENTS])
+def test_a_bad_argument_is_named(kwargs, error, message):
+    kwargs = {"mode": "parallel", **kwargs}
+    with pytest.raises(error) as info:
+        blockstm.execute(block([]), **kwargs)
+    assert str(info.value) == message
+
+
+def test_bytes_that_are_not_utf8():
+    with pytest.raises(blockstm.FixtureError) as info:
+        blockstm.execute(b"\xff\xfe{}")
+    assert str(info.value).startswith("block: bytes that are not UTF-8 JSON ('utf-8' codec can't decode byte 0xff")
+    # Valid UTF-8 that is not JSON keeps the parser's message.
+    with pytest.raises(blockstm.FixtureError, match="invalid JSON"):
+        blockstm.execute(b"{not json")
+
+
+def test_version_is_the_installed_distributions():
+    from importlib import metadata
+    assert blockstm.__version__ == metadata.version("blockstm") != "unknown"
 
 
 def test_json_integers_are_quantities():

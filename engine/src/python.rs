@@ -7,6 +7,7 @@ use crate::errors::{EngineError, InvalidTxKind};
 use crate::fork::FORK_NAMES;
 use crate::receipts::TxReceipt;
 use crate::result::BlockOutput;
+use crate::state::WorldState;
 use crate::{execute_block, Mode};
 use alloy_primitives::{Log as EvmLog, U256};
 use pyo3::exceptions::PyTypeError;
@@ -199,7 +200,45 @@ impl Receipt {
     }
 }
 
-/// What `execute` returns.
+/// The state as {address: {"balance", "nonce", "code", "storage"}}, sorted: Python ints
+/// and bytes, or with `fixture` the hex strings of a fixture's `pre`.
+fn state_dict<'py>(py: Python<'py>, state: &WorldState, fixture: bool) -> PyResult<Bound<'py, PyDict>> {
+    let quantity = |v: &U256| -> PyResult<Bound<'py, PyAny>> {
+        if fixture {
+            Ok(PyString::new(py, &format!("{v:#x}")).into_any())
+        } else {
+            u256_to_py(py, v)
+        }
+    };
+    let mut addresses: Vec<_> = state.accounts.keys().collect();
+    addresses.sort_unstable();
+    let out = PyDict::new(py);
+    for address in addresses {
+        let acc = &state.accounts[address];
+        let entry = PyDict::new(py);
+        entry.set_item("balance", quantity(&acc.balance)?)?;
+        entry.set_item("nonce", quantity(&U256::from(acc.nonce))?)?;
+        let code = state.code(&acc.code_hash).map(|c| c.original_byte_slice()).unwrap_or_default();
+        if fixture {
+            entry.set_item("code", hex(code))?;
+        } else {
+            entry.set_item("code", PyBytes::new(py, code))?;
+        }
+        let storage = PyDict::new(py);
+        let mut slots: Vec<_> = acc.storage.iter().collect();
+        slots.sort_unstable();
+        for (k, v) in slots {
+            storage.set_item(quantity(k)?, quantity(v)?)?;
+        }
+        entry.set_item("storage", storage)?;
+        out.set_item(hex(address), entry)?;
+    }
+    Ok(out)
+}
+
+/// What `execute` returns. Picklable (a compact binary snapshot, see `snapshot`) and
+/// comparable: `==` compares the block's outcome (receipts, post-state, roots), not how
+/// it was reached (stats, per-transaction changes, dependencies).
 #[pyclass(frozen, module = "blockstm")]
 pub struct BlockResult {
     out: BlockOutput,
@@ -207,6 +246,33 @@ pub struct BlockResult {
 
 #[pymethods]
 impl BlockResult {
+    /// Rebuilds a result from `__reduce__`'s snapshot (what unpickling calls).
+    #[new]
+    fn from_snapshot(snapshot: &[u8]) -> PyResult<BlockResult> {
+        snapshot::decode(snapshot)
+            .map(|out| BlockResult { out })
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("not a BlockResult snapshot: {e}")))
+    }
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let py = slf.py();
+        let bytes = PyBytes::new(py, &snapshot::encode(&slf.get().out));
+        Ok((slf.get_type().into_any(), (bytes,)))
+    }
+    fn __eq__(&self, other: PyRef<'_, Self>) -> bool {
+        let (a, b) = (&self.out, &other.out);
+        a.fork == b.fork
+            && a.state_root == b.state_root
+            && a.receipts_root == b.receipts_root
+            && a.logs_bloom == b.logs_bloom
+            && a.logs_hash == b.logs_hash
+            && a.receipts == b.receipts
+            && a.state.accounts == b.state.accounts // code by code hash
+    }
+    /// The post-state in the shape of a fixture's `pre` (hex strings, ethereum/tests
+    /// alloc), so that a result can be the pre-state of the next block.
+    fn post_state_fixture<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        state_dict(py, &self.out.state, true)
+    }
     #[getter]
     fn receipts(&self) -> Vec<Receipt> {
         self.out.receipts.iter().map(|r| Receipt { inner: r.clone() }).collect()
@@ -214,27 +280,7 @@ impl BlockResult {
     /// {address: {"balance": int, "nonce": int, "code": bytes, "storage": {int: int}}}
     #[getter]
     fn post_state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let state = &self.out.state;
-        let mut addresses: Vec<_> = state.accounts.keys().collect();
-        addresses.sort_unstable();
-        let out = PyDict::new(py);
-        for address in addresses {
-            let acc = &state.accounts[address];
-            let entry = PyDict::new(py);
-            entry.set_item("balance", u256_to_py(py, &acc.balance)?)?;
-            entry.set_item("nonce", acc.nonce)?;
-            let code = state.code(&acc.code_hash).map(|c| c.original_byte_slice().to_vec()).unwrap_or_default();
-            entry.set_item("code", PyBytes::new(py, &code))?;
-            let storage = PyDict::new(py);
-            let mut slots: Vec<_> = acc.storage.iter().collect();
-            slots.sort_unstable();
-            for (k, v) in slots {
-                storage.set_item(u256_to_py(py, k)?, u256_to_py(py, v)?)?;
-            }
-            entry.set_item("storage", storage)?;
-            out.set_item(hex(address), entry)?;
-        }
-        Ok(out)
+        state_dict(py, &self.out.state, false)
     }
     #[getter]
     fn state_root(&self) -> String {
@@ -321,6 +367,334 @@ impl BlockResult {
             hex(self.out.state_root),
             self.out.stats.mode
         )
+    }
+}
+
+/// A `BlockOutput` as bytes and back, for pickling: little-endian integers, 32-byte
+/// big-endian words, length-prefixed sequences, maps sorted (equal results, equal
+/// bytes). A field added to `Stats` must be added here too (tests/test_result.py
+/// checks that `stats` survives a round trip).
+mod snapshot {
+    use super::*;
+    use crate::changes::TxChanges;
+    use crate::fork::Fork;
+    use crate::result::Stats;
+    use crate::state::{bytecode_of, Account, Contracts};
+    use alloy_primitives::{Address, Bytes, LogData, B256};
+
+    const VERSION: u8 = 1;
+
+    struct W(Vec<u8>);
+
+    impl W {
+        fn u8(&mut self, v: u8) {
+            self.0.push(v);
+        }
+        fn u64(&mut self, v: u64) {
+            self.0.extend_from_slice(&v.to_le_bytes());
+        }
+        fn len(&mut self, n: usize) {
+            self.u64(n as u64);
+        }
+        fn raw(&mut self, b: &[u8]) {
+            self.0.extend_from_slice(b);
+        }
+        fn bytes(&mut self, b: &[u8]) {
+            self.len(b.len());
+            self.raw(b);
+        }
+        fn u256(&mut self, v: &U256) {
+            self.raw(&v.to_be_bytes::<32>());
+        }
+        fn str(&mut self, s: &str) {
+            self.bytes(s.as_bytes());
+        }
+    }
+
+    struct R<'a> {
+        buf: &'a [u8],
+        pos: usize,
+    }
+
+    type Res<T> = Result<T, String>;
+
+    impl<'a> R<'a> {
+        fn take(&mut self, n: usize) -> Res<&'a [u8]> {
+            let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or("truncated")?;
+            let s = &self.buf[self.pos..end];
+            self.pos = end;
+            Ok(s)
+        }
+        fn u8(&mut self) -> Res<u8> {
+            Ok(self.take(1)?[0])
+        }
+        fn flag(&mut self) -> Res<bool> {
+            match self.u8()? {
+                0 => Ok(false),
+                1 => Ok(true),
+                b => Err(format!("bad flag {b} at byte {}", self.pos - 1)),
+            }
+        }
+        fn u64(&mut self) -> Res<u64> {
+            Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap()))
+        }
+        fn len(&mut self) -> Res<usize> {
+            let n = self.u64()? as usize;
+            // Every element takes at least one byte: a length beyond the rest is corrupt.
+            if n > self.buf.len() - self.pos {
+                return Err(format!("length {n} beyond the end at byte {}", self.pos - 8));
+            }
+            Ok(n)
+        }
+        fn bytes(&mut self) -> Res<&'a [u8]> {
+            let n = self.len()?;
+            self.take(n)
+        }
+        fn b256(&mut self) -> Res<B256> {
+            Ok(B256::from_slice(self.take(32)?))
+        }
+        fn address(&mut self) -> Res<Address> {
+            Ok(Address::from_slice(self.take(20)?))
+        }
+        fn u256(&mut self) -> Res<U256> {
+            Ok(U256::from_be_slice(self.take(32)?))
+        }
+        fn string(&mut self) -> Res<String> {
+            String::from_utf8(self.bytes()?.to_vec()).map_err(|e| e.to_string())
+        }
+    }
+
+    pub fn encode(out: &BlockOutput) -> Vec<u8> {
+        let mut w = W(Vec::new());
+        w.u8(VERSION);
+        w.u8(out.fork as u8);
+        w.len(out.receipts.len());
+        for r in &out.receipts {
+            w.u8(r.tx_type);
+            w.u8(r.success as u8);
+            w.u64(r.gas_used);
+            w.u64(r.cumulative_gas_used);
+            w.len(r.logs.len());
+            for log in &r.logs {
+                w.raw(log.address.as_slice());
+                w.len(log.topics().len());
+                for t in log.topics() {
+                    w.raw(t.as_slice());
+                }
+                w.bytes(&log.data.data);
+            }
+            match r.contract_address {
+                Some(a) => {
+                    w.u8(1);
+                    w.raw(a.as_slice());
+                }
+                None => w.u8(0),
+            }
+            match r.post_state_root {
+                Some(root) => {
+                    w.u8(1);
+                    w.raw(root.as_slice());
+                }
+                None => w.u8(0),
+            }
+        }
+        w.len(out.tx_changes.len());
+        for changes in &out.tx_changes {
+            w.len(changes.accounts.len());
+            for (address, change) in &changes.accounts {
+                w.raw(address.as_slice());
+                match change {
+                    AccountChange::Destroyed => w.u8(0),
+                    AccountChange::Updated { balance, nonce, code_hash, code, storage_cleared, storage } => {
+                        w.u8(1);
+                        w.u256(balance);
+                        w.u64(*nonce);
+                        w.raw(code_hash.as_slice());
+                        match code {
+                            Some(c) => {
+                                w.u8(1);
+                                w.bytes(c.original_byte_slice());
+                            }
+                            None => w.u8(0),
+                        }
+                        w.u8(*storage_cleared as u8);
+                        w.len(storage.len());
+                        for (k, v) in storage {
+                            w.u256(k);
+                            w.u256(v);
+                        }
+                    }
+                }
+            }
+        }
+        let state = &out.state;
+        let mut addresses: Vec<_> = state.accounts.keys().collect();
+        addresses.sort_unstable();
+        w.len(addresses.len());
+        for address in addresses {
+            let acc = &state.accounts[address];
+            w.raw(address.as_slice());
+            w.u256(&acc.balance);
+            w.u64(acc.nonce);
+            w.raw(acc.code_hash.as_slice());
+            let mut slots: Vec<_> = acc.storage.iter().collect();
+            slots.sort_unstable();
+            w.len(slots.len());
+            for (k, v) in slots {
+                w.u256(k);
+                w.u256(v);
+            }
+        }
+        let mut hashes: Vec<_> = state.contracts.keys().collect();
+        hashes.sort_unstable();
+        w.len(hashes.len());
+        for hash in hashes {
+            w.raw(hash.as_slice());
+            w.bytes(state.contracts[hash].original_byte_slice());
+        }
+        for root in [out.state_root, out.receipts_root, out.logs_hash] {
+            w.raw(root.as_slice());
+        }
+        w.raw(out.logs_bloom.as_slice());
+        let s = &out.stats;
+        w.str(s.mode);
+        w.len(s.threads);
+        for n in [s.executions, s.reexecutions, s.validations, s.validation_failures, s.dependency_waits,
+                  s.lazy_transfers, s.elapsed_ns] {
+            w.u64(n);
+        }
+        match &s.fallback {
+            Some(f) => {
+                w.u8(1);
+                w.str(f);
+            }
+            None => w.u8(0),
+        }
+        w.len(out.dependencies.len());
+        for deps in &out.dependencies {
+            w.len(deps.len());
+            for &d in deps {
+                w.len(d);
+            }
+        }
+        w.0
+    }
+
+    pub fn decode(buf: &[u8]) -> Res<BlockOutput> {
+        let mut r = R { buf, pos: 0 };
+        let version = r.u8()?;
+        if version != VERSION {
+            return Err(format!("version {version}, this build reads {VERSION}"));
+        }
+        let fork_index = r.u8()? as usize;
+        let fork = FORK_NAMES.get(fork_index).and_then(|n| Fork::from_name(n)).ok_or("bad fork")?;
+        let mut receipts = Vec::new();
+        for _ in 0..r.len()? {
+            let tx_type = r.u8()?;
+            let success = r.flag()?;
+            let gas_used = r.u64()?;
+            let cumulative_gas_used = r.u64()?;
+            let mut logs = Vec::new();
+            for _ in 0..r.len()? {
+                let address = r.address()?;
+                let topics = (0..r.len()?).map(|_| r.b256()).collect::<Res<Vec<_>>>()?;
+                let data = Bytes::copy_from_slice(r.bytes()?);
+                logs.push(EvmLog { address, data: LogData::new(topics, data).ok_or("more than 4 topics")? });
+            }
+            let contract_address = if r.flag()? { Some(r.address()?) } else { None };
+            let post_state_root = if r.flag()? { Some(r.b256()?) } else { None };
+            receipts.push(TxReceipt {
+                tx_type,
+                success,
+                gas_used,
+                cumulative_gas_used,
+                logs,
+                contract_address,
+                post_state_root,
+            });
+        }
+        let mut tx_changes = Vec::new();
+        for _ in 0..r.len()? {
+            let mut accounts = Vec::new();
+            for _ in 0..r.len()? {
+                let address = r.address()?;
+                let change = if r.flag()? {
+                    let balance = r.u256()?;
+                    let nonce = r.u64()?;
+                    let code_hash = r.b256()?;
+                    let code = if r.flag()? { Some(bytecode_of(&Bytes::copy_from_slice(r.bytes()?))) } else { None };
+                    let storage_cleared = r.flag()?;
+                    let storage = (0..r.len()?).map(|_| Ok((r.u256()?, r.u256()?))).collect::<Res<Vec<_>>>()?;
+                    AccountChange::Updated { balance, nonce, code_hash, code, storage_cleared, storage }
+                } else {
+                    AccountChange::Destroyed
+                };
+                accounts.push((address, change));
+            }
+            tx_changes.push(TxChanges { accounts });
+        }
+        let mut state = WorldState::default();
+        for _ in 0..r.len()? {
+            let address = r.address()?;
+            let balance = r.u256()?;
+            let nonce = r.u64()?;
+            let code_hash = r.b256()?;
+            let storage = (0..r.len()?).map(|_| Ok((r.u256()?, r.u256()?))).collect::<Res<_>>()?;
+            state.accounts.insert(address, Account { balance, nonce, code_hash, storage });
+        }
+        let mut contracts = Contracts::default();
+        for _ in 0..r.len()? {
+            let hash = r.b256()?;
+            contracts.insert(hash, bytecode_of(&Bytes::copy_from_slice(r.bytes()?)));
+        }
+        state.contracts = contracts;
+        let state_root = r.b256()?;
+        let receipts_root = r.b256()?;
+        let logs_hash = r.b256()?;
+        let logs_bloom = alloy_primitives::Bloom::from_slice(r.take(256)?);
+        let mode = match r.string()?.as_str() {
+            "sequential" => "sequential",
+            "parallel" => "parallel",
+            other => return Err(format!("unknown mode {other:?}")),
+        };
+        let threads = r.u64()? as usize;
+        let mut n = [0u64; 7];
+        for slot in &mut n {
+            *slot = r.u64()?;
+        }
+        let fallback = if r.flag()? { Some(r.string()?) } else { None };
+        let stats = Stats {
+            mode,
+            threads,
+            executions: n[0],
+            reexecutions: n[1],
+            validations: n[2],
+            validation_failures: n[3],
+            dependency_waits: n[4],
+            lazy_transfers: n[5],
+            elapsed_ns: n[6],
+            fallback,
+            ..Default::default()
+        };
+        let mut dependencies = Vec::new();
+        for _ in 0..r.len()? {
+            dependencies.push((0..r.len()?).map(|_| Ok(r.u64()? as usize)).collect::<Res<Vec<_>>>()?);
+        }
+        if r.pos != buf.len() {
+            return Err(format!("{} trailing bytes", buf.len() - r.pos));
+        }
+        Ok(BlockOutput {
+            fork,
+            receipts,
+            tx_changes,
+            state,
+            state_root,
+            logs_bloom,
+            receipts_root,
+            logs_hash,
+            stats,
+            dependencies,
+        })
     }
 }
 

@@ -5,14 +5,18 @@ One call::
     res = blockstm.execute(block, mode="sequential" | "parallel", threads=None)
 
 ``block`` is a block fixture (docs/block-fixture.md) as a dict, a JSON string or JSON
-bytes. The result carries receipts, the post-state, the state root, the logs bloom,
-the receipts root, per-transaction state changes and execution statistics.
+bytes; :func:`from_rpc` makes one from what a node gives (blockstm.rpc). The result
+carries receipts, the post-state, the state root, the logs bloom, the receipts root,
+per-transaction state changes and execution statistics (:data:`STATS_KEYS`); it pickles,
+compares with ``==`` and gives the next block's pre-state (``post_state_fixture()``).
+The command line: ``blockstm --help`` (blockstm.cli).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from importlib import metadata
 from typing import Any, Mapping, Union
 
 from . import _engine
@@ -24,9 +28,17 @@ from .errors import (
     FixtureError,
     InvalidTransaction,
 )
+from .rpc import from_rpc
+
+try:
+    __version__ = metadata.version("blockstm")
+except metadata.PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "unknown"
 
 __all__ = [
     "execute",
+    "from_rpc",
+    "STATS_KEYS",
     "BlockResult",
     "Receipt",
     "Log",
@@ -44,7 +56,34 @@ FORKS = tuple(_engine.FORKS)
 #: Accepted values of ``mode``.
 MODES = ("sequential", "parallel")
 
+#: What ``BlockResult.stats`` holds (docs/engine.md says the same).
+STATS_KEYS = {
+    "mode": 'the executor that ran: "sequential" or "parallel" (Block-STM)',
+    "threads": "worker threads used (1 on the sequential path)",
+    "executions": "transaction executions, re-executions included",
+    "reexecutions": "executions beyond the first of a transaction (aborted incarnations)",
+    "validations": "validations of a transaction's reads (parallel)",
+    "validation_failures": "validations that found a changed read (each aborts an incarnation)",
+    "dependency_waits": "times a transaction suspended on an ESTIMATE of a lower one (parallel)",
+    "lazy_transfers": "raw value transfers settled without revm (parallel; docs/engine.md)",
+    "fallback": "why parallel mode ran the sequential path (None: it did not)",
+    "elapsed_ns": "execution time in nanoseconds (parsing and the state and receipts roots excluded)",
+    "transactions": "transactions in the block",
+    "gas_used": "gas used by the block (the last receipt's cumulative gas)",
+}
+
 Block = Union[Mapping[str, Any], str, bytes, bytearray]
+# The engine takes thread counts and thresholds as a Rust usize.
+_USIZE_MAX = 2**64 - 1
+
+
+def _check_count(name: str, value: Any, least: int, what: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be {what} or None, got {value!r}")
+    if not least <= value <= _USIZE_MAX:
+        raise ValueError(f"{name} must be {what} or None, got {value!r}")
 
 
 def execute(block: Block, mode: str = "sequential", threads: int | None = None,
@@ -69,10 +108,10 @@ def execute(block: Block, mode: str = "sequential", threads: int | None = None,
     :class:`InvalidTransaction` (``index``, ``kind``: the block is rejected) or
     :class:`EngineError` (an engine fault, a Rust panic included).
     """
-    if mode not in MODES:
+    if not isinstance(mode, str) or mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if threads is not None and (not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+    _check_count("threads", threads, 1, "a positive int")
+    _check_count("parallel_threshold", parallel_threshold, 0, "a non-negative int")
     if isinstance(block, Mapping):
         try:
             payload: Union[str, bytes] = json.dumps(block)
@@ -82,7 +121,16 @@ def execute(block: Block, mode: str = "sequential", threads: int | None = None,
         payload = bytes(block) if isinstance(block, bytearray) else block
     else:
         raise TypeError(f"block must be a dict, str or bytes, got {type(block).__name__}")
-    return _engine.execute(payload, mode, threads, parallel_threshold)
+    try:
+        return _engine.execute(payload, mode, threads, parallel_threshold)
+    except FixtureError as exc:
+        if isinstance(payload, bytes):
+            try:
+                payload.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                # serde's own message ("expected value at line 1 column 1") hides the cause.
+                raise FixtureError(f"block: bytes that are not UTF-8 JSON ({bad})") from None
+        raise
 
 
 def default_threads() -> int:
