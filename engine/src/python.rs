@@ -355,6 +355,11 @@ impl BlockResult {
         d.set_item("lazy_transfers", s.lazy_transfers)?;
         d.set_item("fallback", s.fallback.clone())?;
         d.set_item("elapsed_ns", s.elapsed_ns)?;
+        d.set_item("parse_ns", s.phases.parse_ns)?;
+        d.set_item("setup_ns", s.phases.setup_ns)?;
+        d.set_item("execute_ns", s.phases.execute_ns)?;
+        d.set_item("commit_ns", s.phases.commit_ns)?;
+        d.set_item("root_ns", s.phases.root_ns)?;
         d.set_item("transactions", self.out.receipts.len())?;
         d.set_item("gas_used", self.gas_used())?;
         Ok(d)
@@ -378,7 +383,7 @@ mod snapshot {
     use super::*;
     use crate::changes::TxChanges;
     use crate::fork::Fork;
-    use crate::result::Stats;
+    use crate::result::{Phases, Stats};
     use crate::state::{bytecode_of, Account, Contracts};
     use alloy_primitives::{Address, Bytes, LogData, B256};
 
@@ -559,8 +564,9 @@ mod snapshot {
         let s = &out.stats;
         w.str(s.mode);
         w.len(s.threads);
+        let p = &s.phases;
         for n in [s.executions, s.reexecutions, s.validations, s.validation_failures, s.dependency_waits,
-                  s.lazy_transfers, s.elapsed_ns] {
+                  s.lazy_transfers, s.elapsed_ns, p.parse_ns, p.setup_ns, p.execute_ns, p.commit_ns, p.root_ns] {
             w.u64(n);
         }
         match &s.fallback {
@@ -603,15 +609,9 @@ mod snapshot {
             }
             let contract_address = if r.flag()? { Some(r.address()?) } else { None };
             let post_state_root = if r.flag()? { Some(r.b256()?) } else { None };
-            receipts.push(TxReceipt {
-                tx_type,
-                success,
-                gas_used,
-                cumulative_gas_used,
-                logs,
-                contract_address,
-                post_state_root,
-            });
+            let mut receipt = TxReceipt::new(tx_type, success, gas_used, cumulative_gas_used, logs, contract_address);
+            receipt.post_state_root = post_state_root;
+            receipts.push(receipt);
         }
         let mut tx_changes = Vec::new();
         for _ in 0..r.len()? {
@@ -658,7 +658,7 @@ mod snapshot {
             other => return Err(format!("unknown mode {other:?}")),
         };
         let threads = r.u64()? as usize;
-        let mut n = [0u64; 7];
+        let mut n = [0u64; 12];
         for slot in &mut n {
             *slot = r.u64()?;
         }
@@ -673,8 +673,8 @@ mod snapshot {
             dependency_waits: n[4],
             lazy_transfers: n[5],
             elapsed_ns: n[6],
+            phases: Phases { parse_ns: n[7], setup_ns: n[8], execute_ns: n[9], commit_ns: n[10], root_ns: n[11] },
             fallback,
-            ..Default::default()
         };
         let mut dependencies = Vec::new();
         for _ in 0..r.len()? {

@@ -15,11 +15,26 @@ pub struct TxReceipt {
     pub contract_address: Option<Address>,
     /// Pre-Byzantium receipts carry the state root after the transaction.
     pub post_state_root: Option<B256>,
+    /// The logs' bloom, computed once (it costs keccak256 per address and topic, and
+    /// the block bloom, the receipts root and Python all need it).
+    logs_bloom: Bloom,
 }
 
 impl TxReceipt {
+    pub fn new(
+        tx_type: u8,
+        success: bool,
+        gas_used: u64,
+        cumulative_gas_used: u64,
+        logs: Vec<Log>,
+        contract_address: Option<Address>,
+    ) -> TxReceipt {
+        let logs_bloom = logs_bloom(logs.iter());
+        TxReceipt { tx_type, success, gas_used, cumulative_gas_used, logs, contract_address, post_state_root: None, logs_bloom }
+    }
+
     pub fn bloom(&self) -> Bloom {
-        logs_bloom(self.logs.iter())
+        self.logs_bloom
     }
 
     fn envelope(&self, fork: Fork) -> ReceiptEnvelope {
@@ -43,9 +58,23 @@ impl TxReceipt {
     }
 }
 
+/// The receipts trie's root: keys are RLP-encoded indices, values the EIP-2718
+/// encodings. A big block's receipts are encoded and hashed in parallel (trie.rs).
 pub fn receipts_root(receipts: &[TxReceipt], fork: Fork) -> B256 {
-    let envelopes: Vec<ReceiptEnvelope> = receipts.iter().map(|r| r.envelope(fork)).collect();
-    calculate_receipt_root(&envelopes)
+    if receipts.len() < crate::trie::PARALLEL_FROM_LEAVES {
+        let envelopes: Vec<ReceiptEnvelope> = receipts.iter().map(|r| r.envelope(fork)).collect();
+        return calculate_receipt_root(&envelopes);
+    }
+    use alloy_eips::eip2718::Encodable2718;
+    use rayon::prelude::*;
+    crate::parallel::pool::install(|| {
+        let leaves = receipts
+            .par_iter()
+            .enumerate()
+            .map(|(index, r)| (alloy_trie::Nibbles::unpack(alloy_rlp::encode(index)), r.envelope(fork).encoded_2718()))
+            .collect();
+        crate::trie::nibble_trie_root(leaves)
+    })
 }
 
 pub fn block_bloom(receipts: &[TxReceipt]) -> Bloom {

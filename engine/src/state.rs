@@ -113,26 +113,28 @@ impl WorldState {
         self.contracts.get(code_hash)
     }
 
-    /// The Merkle-Patricia root of the state: accounts hashed and their storage roots
-    /// built in parallel on the engine's pool (trie.rs).
+    /// The Merkle-Patricia root of the state. A big state's accounts are hashed and
+    /// their storage roots built in parallel on the engine's pool (trie.rs); a small one
+    /// (every state test) is not worth the hand-off.
     pub fn state_root(&self) -> B256 {
         use rayon::prelude::*;
+        let leaf = |(address, acc): &(&Address, &Account)| {
+            let account = TrieAccount {
+                nonce: acc.nonce,
+                balance: acc.balance,
+                storage_root: crate::trie::storage_root(acc.storage.iter()),
+                code_hash: acc.code_hash,
+            };
+            (keccak256(address), alloy_rlp::encode(account))
+        };
         let accounts: Vec<(&Address, &Account)> = self.accounts.iter().collect();
+        let small = accounts.len() < 256
+            && accounts.iter().all(|(_, a)| a.storage.len() < crate::trie::PARALLEL_FROM_LEAVES);
+        if small {
+            return crate::trie::trie_root(accounts.iter().map(leaf).collect());
+        }
         crate::parallel::pool::install(|| {
-            let leaves = accounts
-                .par_iter()
-                .with_min_len(256)
-                .map(|(address, acc)| {
-                    let account = TrieAccount {
-                        nonce: acc.nonce,
-                        balance: acc.balance,
-                        storage_root: crate::trie::storage_root(acc.storage.iter()),
-                        code_hash: acc.code_hash,
-                    };
-                    (keccak256(address), alloy_rlp::encode(account))
-                })
-                .collect();
-            crate::trie::trie_root(leaves)
+            crate::trie::trie_root(accounts.par_iter().with_min_len(256).map(leaf).collect())
         })
     }
 }

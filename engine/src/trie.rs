@@ -8,27 +8,39 @@ use alloy_trie::{HashBuilder, Nibbles, TrieMask, EMPTY_ROOT_HASH};
 use rayon::prelude::*;
 
 /// Below this many leaves one thread builds the whole trie: splitting costs more.
-const PARALLEL_FROM_LEAVES: usize = 2_048;
+pub const PARALLEL_FROM_LEAVES: usize = 2_048;
 
 /// The root of a trie of `(hashed key, RLP value)` leaves, in any order.
-pub fn trie_root(mut leaves: Vec<(B256, Vec<u8>)>) -> B256 {
+pub fn trie_root(leaves: Vec<(B256, Vec<u8>)>) -> B256 {
+    if leaves.len() < PARALLEL_FROM_LEAVES {
+        let mut leaves: Vec<(Nibbles, Vec<u8>)> = leaves.into_iter().map(|(k, v)| (Nibbles::unpack(k), v)).collect();
+        leaves.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        return serial_root(&leaves, 0);
+    }
+    nibble_trie_root(leaves.into_par_iter().map(|(k, v)| (Nibbles::unpack(k), v)).collect())
+}
+
+/// The root of a trie of `(key path, value)` leaves, in any order; no key may be a
+/// prefix of another (hashed keys, RLP-encoded indices).
+pub fn nibble_trie_root(mut leaves: Vec<(Nibbles, Vec<u8>)>) -> B256 {
     if leaves.is_empty() {
         return EMPTY_ROOT_HASH;
     }
     if leaves.len() < PARALLEL_FROM_LEAVES {
-        leaves.sort_unstable_by_key(|(key, _)| *key);
+        leaves.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         return serial_root(&leaves, 0);
     }
-    leaves.par_sort_unstable_by_key(|(key, _)| *key);
-    let groups: Vec<&[(B256, Vec<u8>)]> = leaves.chunk_by(|a, b| a.0[0] >> 4 == b.0[0] >> 4).collect();
+    leaves.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let first = |leaf: &(Nibbles, Vec<u8>)| leaf.0.get_unchecked(0);
+    let groups: Vec<&[(Nibbles, Vec<u8>)]> = leaves.chunk_by(|a, b| first(a) == first(b)).collect();
     if groups.len() < 2 {
         // One first nibble for every key: the root is an extension, not a branch.
         return serial_root(&leaves, 0);
     }
-    // Each group is the subtrie at depth 1: keys without their first nibble. Its root
-    // node holds a 63-nibble path or a hash, so it is referenced by hash (never inlined).
-    let children: Vec<(u8, B256)> =
-        groups.par_iter().map(|group| (group[0].0[0] >> 4, serial_root(group, 1))).collect();
+    // Each group is the subtrie at depth 1: keys without their first nibble. With this
+    // many leaves its root node holds a long path or hashes, so it is over 32 bytes and
+    // referenced by hash (never inlined).
+    let children: Vec<(u8, B256)> = groups.par_iter().map(|group| (first(&group[0]), serial_root(group, 1))).collect();
     let mut mask = 0u16;
     let mut stack = Vec::with_capacity(children.len());
     for (nibble, hash) in children {
@@ -42,11 +54,10 @@ pub fn trie_root(mut leaves: Vec<(B256, Vec<u8>)>) -> B256 {
 }
 
 /// The root hash of the (sub)trie of sorted `leaves`, their keys read from nibble `skip` on.
-fn serial_root(leaves: &[(B256, Vec<u8>)], skip: usize) -> B256 {
+fn serial_root(leaves: &[(Nibbles, Vec<u8>)], skip: usize) -> B256 {
     let mut builder = HashBuilder::default();
     for (key, value) in leaves {
-        let path = Nibbles::unpack(key);
-        builder.add_leaf(if skip == 0 { path } else { path.slice(skip..) }, value);
+        builder.add_leaf(if skip == 0 { *key } else { key.slice(skip..) }, value);
     }
     builder.root()
 }
@@ -78,6 +89,16 @@ mod tests {
             let expected = alloy_trie::root::state_root_unhashed(accounts.clone());
             let leaves = accounts.iter().map(|(a, acc)| (keccak256(a), alloy_rlp::encode(acc))).collect();
             assert_eq!(trie_root(leaves), expected, "{n} accounts");
+        }
+    }
+
+    #[test]
+    fn ordered_roots_equal_alloys_at_every_size() {
+        for n in [0usize, 1, 2, 127, 128, 2_047, 2_048, 3_000] {
+            let items: Vec<Vec<u8>> = (0..n).map(|i| vec![(i % 251) as u8; 40 + i % 7]).collect();
+            let expected = alloy_trie::root::ordered_trie_root_with_encoder(&items, |v, buf| buf.extend_from_slice(v));
+            let leaves = items.iter().enumerate().map(|(i, v)| (Nibbles::unpack(alloy_rlp::encode(i)), v.clone())).collect();
+            assert_eq!(nibble_trie_root(leaves), expected, "{n} items");
         }
     }
 

@@ -56,15 +56,14 @@ pub fn transact<DB: Database + StorageProbe>(evm: &mut Evm<DB>, index: usize, tx
 }
 
 pub fn receipt(tx: &Transaction, result: &ExecutionResult, cumulative_gas_used: u64) -> TxReceipt {
-    TxReceipt {
-        tx_type: tx.tx_type,
-        success: result.is_success(),
-        gas_used: result.tx_gas_used(),
+    TxReceipt::new(
+        tx.tx_type,
+        result.is_success(),
+        result.tx_gas_used(),
         cumulative_gas_used,
-        logs: result.logs().to_vec(),
-        contract_address: result.created_address(),
-        post_state_root: None,
-    }
+        result.logs().to_vec(),
+        result.created_address(),
+    )
 }
 
 impl<E: std::fmt::Display> From<TxError<E>> for EngineError {

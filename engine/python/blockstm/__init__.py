@@ -59,7 +59,7 @@ MODES = ("sequential", "parallel")
 #: What ``BlockResult.stats`` holds (docs/engine.md says the same).
 STATS_KEYS = {
     "mode": 'the executor that ran: "sequential" or "parallel" (Block-STM)',
-    "threads": "worker threads used (1 on the sequential path)",
+    "threads": "worker threads that took part (1 on the sequential path)",
     "executions": "transaction executions, re-executions included",
     "reexecutions": "executions beyond the first of a transaction (aborted incarnations)",
     "validations": "validations of a transaction's reads (parallel)",
@@ -67,7 +67,12 @@ STATS_KEYS = {
     "dependency_waits": "times a transaction suspended on an ESTIMATE of a lower one (parallel)",
     "lazy_transfers": "raw value transfers settled without revm (parallel; docs/engine.md)",
     "fallback": "why parallel mode ran the sequential path (None: it did not)",
-    "elapsed_ns": "execution time in nanoseconds (parsing and the state and receipts roots excluded)",
+    "elapsed_ns": "engine time: execution and in-order bookkeeping (execute_ns + commit_ns)",
+    "parse_ns": "JSON fixture to a typed block",
+    "setup_ns": "the pre-state's world state built (accounts, code analysed)",
+    "execute_ns": "transactions executed (parallel: the workers, committing as they go)",
+    "commit_ns": "after the workers: the committed changes applied to the state",
+    "root_ns": "state root, receipts root, logs bloom and logs hash",
     "transactions": "transactions in the block",
     "gas_used": "gas used by the block (the last receipt's cumulative gas)",
 }

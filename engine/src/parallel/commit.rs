@@ -222,13 +222,5 @@ fn updated(account: &Account) -> AccountChange {
 }
 
 fn transfer_receipt(tx: &crate::fixture::Transaction, gas_used: u64, cumulative_gas_used: u64) -> TxReceipt {
-    TxReceipt {
-        tx_type: tx.tx_type,
-        success: true,
-        gas_used,
-        cumulative_gas_used,
-        logs: Vec::new(),
-        contract_address: None,
-        post_state_root: None,
-    }
+    TxReceipt::new(tx.tx_type, true, gas_used, cumulative_gas_used, Vec::new(), None)
 }

@@ -102,11 +102,7 @@ pub fn execute_parallel(block: &BlockFixture, threads: Option<usize>, threshold:
         _ => None,
     };
     let mut out = match fallback {
-        Some(_) => {
-            let mut out = execute_sequential_on(block, base, fallback)?;
-            out.stats.threads = threads;
-            out
-        }
+        Some(_) => execute_sequential_on(block, base, fallback)?,
         None => run_block_stm(block, base, threads)?,
     };
     out.stats.phases.setup_ns = setup_ns;
