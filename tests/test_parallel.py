@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import pytest
 from Crypto.Hash import keccak
@@ -90,7 +91,7 @@ def check_parallel(fixture, repeats=REPEATS, threads=THREADS):
 def raw_transfers(n):
     pre = {address(i): {"balance": hex(ETHER), "nonce": "0x0"} for i in range(n)}
     txs = [tx(sender=address(i), to=address(n + i), value=1000 + i, gas=21_000) for i in range(n)]
-    return block(txs, pre=pre)
+    return block(txs, pre=pre, currentGasLimit=hex(max(30_000_000, 21_000 * n)))
 
 
 @pytest.mark.timeout(300)
@@ -247,19 +248,92 @@ def test_redeploy_over_a_destroyed_pre_state_contract_starts_from_empty_storage(
     assert seq.post_state[child]["storage"] == {0: 2, 1: 7}
 
 
-def test_default_path_needs_three_usable_threads():
-    """Without an explicit threshold, Block-STM needs 3 threads that can run at once
-    (requested, capped by the cores): on fewer it costs more than it saves
-    (docs/engine.md). An explicit threshold forces it."""
-    fixture = raw_transfers(20)
+def test_default_path_rule():
+    """Without an explicit threshold (docs/engine.md): Block-STM needs two usable threads
+    (requested, capped by the cores), and with exactly two a block of 100 Mgas of gas
+    limits (capped by the block's); with three or more, 8 transactions. An explicit
+    threshold forces Block-STM."""
+    small = raw_transfers(20)
+    # 20 transfers that may use 5.1 Mgas each: 102 Mgas, in a 200-Mgas block.
+    big = block([dict(t, gasLimit=hex(5_100_000)) for t in small["transactions"]], pre=small["pre"],
+                currentGasLimit=hex(200_000_000))
     cores = os.cpu_count() or 1
     for threads in (1, 2, 64):
-        res = execute_parallel(fixture, threads, parallel_threshold=None)
         usable = min(threads, cores)
-        if usable < 3:
-            assert res.stats["mode"] == "sequential" and "usable thread" in res.stats["fallback"], res.stats
+        res_small = execute_parallel(small, threads, parallel_threshold=None)
+        res_big = execute_parallel(big, threads, parallel_threshold=None)
+        if usable < 2:
+            for res in (res_small, res_big):
+                assert res.stats["mode"] == "sequential" and "1 usable thread" in res.stats["fallback"], res.stats
+        elif usable == 2:
+            assert res_small.stats["mode"] == "sequential" and "gas" in res_small.stats["fallback"], res_small.stats
+            assert res_big.stats["mode"] == "parallel" and res_big.stats["fallback"] is None, res_big.stats
         else:
-            assert res.stats["mode"] == "parallel" and res.stats["fallback"] is None, res.stats
-    forced = execute_parallel(fixture, 2)
+            for res in (res_small, res_big):
+                assert res.stats["mode"] == "parallel" and res.stats["fallback"] is None, res.stats
+    # The gas limits alone do not make a block big: a 30-Mgas block stays small.
+    capped = dict(big, env=dict(big["env"], currentGasLimit=hex(30_000_000)))
+    capped["transactions"] = [dict(t, gasLimit=hex(1_400_000)) for t in small["transactions"]]
+    if min(64, cores) == 2:
+        assert execute_parallel(capped, 64, parallel_threshold=None).stats["mode"] == "sequential"
+    forced = execute_parallel(small, 2)
     assert forced.stats["mode"] == "parallel" and forced.stats["fallback"] is None
-    assert forced.state_root == blockstm.execute(fixture).state_root
+    assert forced.state_root == blockstm.execute(small).state_root
+
+
+@pytest.mark.timeout(300)
+def test_the_default_path_gives_up_on_an_inherently_serial_block():
+    """300 calls that all increment one slot, big enough for the default path: Block-STM
+    sees one conflict after another and finishes the block in order from what it has
+    committed (stats say so); the result is sequential's, bit for bit. With a threshold
+    Block-STM keeps going to the end."""
+    counter = "0xc000000000000000000000000000000000000001"
+    n = 300
+    pre = {address(i): {"balance": hex(ETHER), "nonce": "0x0"} for i in range(n)}
+    pre[counter] = {"balance": "0x0", "nonce": "0x1", "code": COUNTER}
+    fixture = block([tx(sender=address(i), to=counter, gas=400_000) for i in range(n)], pre=pre,
+                    currentGasLimit=hex(200_000_000))
+    seq = blockstm.execute(fixture)
+    gave_up = 0
+    for _ in range(20):
+        res = execute_parallel(fixture, 8, parallel_threshold=None)
+        assert_same(seq, res)
+        if res.stats["fallback"]:
+            assert "gave up" in res.stats["fallback"] and res.stats["mode"] == "parallel", res.stats
+            assert res.stats["executions"] >= n
+            gave_up += 1
+    assert gave_up > 0, "8 workers on one hot slot never gave up"
+    forced = execute_parallel(fixture, 8)
+    assert_same(seq, forced)
+    assert forced.stats["fallback"] is None
+
+
+def process_threads() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("Threads:"))
+
+
+@pytest.mark.timeout(120)
+def test_absurd_thread_counts_are_capped_and_leave_no_threads_behind():
+    """threads=10000 on a 2,000-transaction block: at most MAX_THREADS workers, a prompt
+    answer, the same result, and a process whose thread count stays bounded."""
+    fixture = raw_transfers(2_000)
+    seq = blockstm.execute(fixture)
+    before = process_threads()
+    started = time.monotonic()
+    res = execute_parallel(fixture, 10_000)
+    assert time.monotonic() - started < 30
+    assert_same(seq, res)
+    assert 1 <= res.stats["threads"] <= blockstm.MAX_THREADS
+    for threads in (10_000, 500, blockstm.MAX_THREADS, 3, 10_000):
+        assert_same(seq, execute_parallel(fixture, threads))
+    # One pool of at most MAX_THREADS workers (and, for a moment, the thread that frees
+    # a big block's multi-version memory).
+    assert process_threads() <= before + blockstm.MAX_THREADS + 2
+
+
+def test_stats_threads_are_the_workers_that_took_part():
+    fixture = raw_transfers(3)
+    res = execute_parallel(fixture, 8)
+    assert 1 <= res.stats["threads"] <= 3
+    assert blockstm.execute(fixture, mode="parallel", threads=8).stats["threads"] == 1  # sequential path

@@ -709,5 +709,6 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Receipt>()?;
     m.add_class::<Log>()?;
     m.add("FORKS", FORK_NAMES.to_vec())?;
+    m.add("MAX_THREADS", crate::parallel::pool::MAX_THREADS)?;
     Ok(())
 }

@@ -6,6 +6,8 @@ use crate::errors::EngineError;
 use crate::fixture::BlockFixture;
 use crate::result::{BlockBudget, BlockOutput, Phases, Stats};
 use crate::state::{BlockHashes, WorldState};
+use crate::changes::TxChanges;
+use crate::receipts::TxReceipt;
 use crate::vm::{build_evm, receipt, transact};
 use revm::database_interface::WrapDatabaseRef;
 use std::sync::Arc;
@@ -28,29 +30,10 @@ pub fn execute_sequential_on(
     fallback: Option<String>,
 ) -> Result<BlockOutput, EngineError> {
     let started = Instant::now();
-    let cfg = cfg_env(block.fork, &block.header);
-    let benv = block_env(block.fork, &block.header, &cfg);
-    let mut evm = build_evm(WrapDatabaseRef(state), cfg, benv);
-    let mut budget = BlockBudget::new(block);
     let n = block.transactions.len();
-    let mut receipts = Vec::with_capacity(n);
-    let mut tx_changes = Vec::with_capacity(n);
-    let with_roots = !block.fork.has_receipt_status();
-    for (index, tx) in block.transactions.iter().enumerate() {
-        budget.check(index, tx)?;
-        let outcome = transact(&mut evm, index, tx)?;
-        let db = &mut evm.ctx.journaled_state.database.0;
-        db.apply(&outcome.changes);
-        let cumulative = budget.consume(tx, outcome.result.tx_gas_used());
-        let mut r = receipt(tx, &outcome.result, cumulative);
-        if with_roots {
-            r.post_state_root = Some(db.state_root());
-        }
-        receipts.push(r);
-        tx_changes.push(outcome.changes);
-    }
+    let done = Prefix { budget: BlockBudget::new(block), receipts: Vec::with_capacity(n), tx_changes: Vec::with_capacity(n) };
+    let (done, state) = execute_rest(block, state, done)?;
     let elapsed_ns = started.elapsed().as_nanos() as u64;
-    let state = std::mem::take(&mut evm.ctx.journaled_state.database.0);
     let stats = Stats {
         mode: "sequential",
         threads: 1,
@@ -60,5 +43,39 @@ pub fn execute_sequential_on(
         phases: Phases { execute_ns: elapsed_ns, ..Phases::default() },
         ..Stats::default()
     };
-    Ok(BlockOutput::new(block.fork, receipts, tx_changes, state, stats, vec![Vec::new(); n]))
+    Ok(BlockOutput::new(block.fork, done.receipts, done.tx_changes, state, stats, vec![Vec::new(); n]))
+}
+
+/// The transactions of a block already executed, in order: their receipts and changes
+/// and what they used of the block's budgets.
+pub struct Prefix {
+    pub budget: BlockBudget,
+    pub receipts: Vec<TxReceipt>,
+    pub tx_changes: Vec<TxChanges>,
+}
+
+/// Executes the rest of the block — the transactions after `done` — in order on
+/// `state`, the state after `done`. Parallel mode comes here when it gives up on a
+/// block mid-way (parallel/mod.rs).
+pub fn execute_rest(block: &BlockFixture, state: WorldState, mut done: Prefix) -> Result<(Prefix, WorldState), EngineError> {
+    let cfg = cfg_env(block.fork, &block.header);
+    let benv = block_env(block.fork, &block.header, &cfg);
+    let mut evm = build_evm(WrapDatabaseRef(state), cfg, benv);
+    let with_roots = !block.fork.has_receipt_status();
+    let from = done.receipts.len();
+    for (index, tx) in block.transactions.iter().enumerate().skip(from) {
+        done.budget.check(index, tx)?;
+        let outcome = transact(&mut evm, index, tx)?;
+        let db = &mut evm.ctx.journaled_state.database.0;
+        db.apply(&outcome.changes);
+        let cumulative = done.budget.consume(tx, outcome.result.tx_gas_used());
+        let mut r = receipt(tx, &outcome.result, cumulative);
+        if with_roots {
+            r.post_state_root = Some(db.state_root());
+        }
+        done.receipts.push(r);
+        done.tx_changes.push(outcome.changes);
+    }
+    let state = std::mem::take(&mut evm.ctx.journaled_state.database.0);
+    Ok((done, state))
 }

@@ -48,11 +48,14 @@ __all__ = [
     "EngineError",
     "INVALID_TX_KINDS",
     "FORKS",
+    "MAX_THREADS",
     "MODES",
 ]
 
 #: Fork names accepted in a fixture's ``fork`` field, oldest first.
 FORKS = tuple(_engine.FORKS)
+#: The most worker threads a block gets, whatever ``threads`` asks (docs/engine.md).
+MAX_THREADS = _engine.MAX_THREADS
 #: Accepted values of ``mode``.
 MODES = ("sequential", "parallel")
 

@@ -3,6 +3,7 @@
 from typing import Any
 
 FORKS: list[str]
+MAX_THREADS: int
 
 class Log:
     @property

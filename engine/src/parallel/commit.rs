@@ -57,11 +57,13 @@ pub struct Committer<'a> {
     block: &'a BlockFixture,
     coinbase: Address,
     coinbase_view: Option<AccountView>,
-    budget: BlockBudget,
+    pub budget: BlockBudget,
     pub receipts: Vec<TxReceipt>,
     pub committed: Vec<Committed>,
     /// Per committed transaction, the lower transactions whose writes it read.
     pub dependencies: Vec<Vec<TxIdx>>,
+    /// The run's conflict count at the start of the current window (mod.rs).
+    pub conflicts_at_window: usize,
 }
 
 impl<'a> Committer<'a> {
@@ -80,6 +82,7 @@ impl<'a> Committer<'a> {
             receipts: Vec::with_capacity(n),
             committed: Vec::with_capacity(n),
             dependencies: Vec::with_capacity(n),
+            conflicts_at_window: 0,
         }
     }
 

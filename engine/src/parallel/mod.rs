@@ -41,12 +41,19 @@ use vm_db::{NewCode, ReadError, VmDb};
 /// below this, spawning workers costs more than it saves.
 pub const DEFAULT_PARALLEL_THRESHOLD: usize = 8;
 
-/// Without an explicit threshold, Block-STM runs only when at least this many threads
-/// can run at once (requested threads, capped by the machine's cores). Measured on
-/// 2 cores (docs/benchmarks.md, 2026-11-22): at 2 threads Block-STM's per-transaction
-/// cost is not recovered — mainnet blocks 0.69x geometric mean, 37 of 40 below 1.0x;
-/// raw transfers 0.57x, ERC-20 0.60x; only compute-heavy AMM swaps gained (1.17x).
-pub const MIN_PARALLEL_THREADS: usize = 3;
+/// Without an explicit threshold Block-STM needs at least two threads that can run at
+/// once (requested threads, capped by the machine's cores): on one it only adds cost.
+pub const MIN_PARALLEL_THREADS: usize = 2;
+
+/// With exactly two usable threads, Block-STM is the default only for blocks whose
+/// transactions' gas limits add up to this much (capped by the block's gas limit). Measured on 2 cores (docs/benchmarks.md,
+/// 2026-12-01): the 1-Ggas blocks gained at 2 threads (AMM swaps 1.47x, mixed 1.15x,
+/// transfers 1.05x; ERC-20 0.96x), but mainnet-sized blocks (at most 30 Mgas) lost on
+/// 30 of 40 (geometric mean 0.79x, worst 0.11x): their transactions are too few and too
+/// cheap, and too entangled, for two workers to recover Block-STM's cost per transaction.
+/// With three or more usable threads (not measurable here) every block of
+/// `DEFAULT_PARALLEL_THRESHOLD` transactions runs Block-STM, as before.
+pub const MIN_GAS_ON_TWO_THREADS: u64 = 100_000_000;
 
 /// The outcome of a transaction's last incarnation.
 pub enum TxResult {
@@ -78,6 +85,13 @@ impl Counters {
 
 use pool::cores;
 
+/// A bound on the block's gas known up front: its transactions' gas limits summed,
+/// capped by the block's gas limit (wallets ask for far more gas than they use).
+fn gas_limits(block: &BlockFixture) -> u64 {
+    let asked = block.transactions.iter().map(|tx| tx.env.gas_limit).fold(0, u64::saturating_add);
+    asked.min(block.header.gas_limit)
+}
+
 fn usable_threads(threads: usize) -> usize {
     threads.min(cores())
 }
@@ -95,15 +109,20 @@ pub fn execute_parallel(block: &BlockFixture, threads: Option<usize>, threshold:
             Some(format!("{n} transactions, below the parallel threshold of {DEFAULT_PARALLEL_THRESHOLD}"))
         }
         None if usable_threads(threads) < MIN_PARALLEL_THREADS => Some(format!(
-            "{} usable thread(s) ({threads} requested, {} cores): below {MIN_PARALLEL_THREADS}, Block-STM costs more than it saves",
-            usable_threads(threads),
+            "1 usable thread ({threads} requested, {} cores): Block-STM would only add cost",
             cores()
+        )),
+        None if usable_threads(threads) == 2 && gas_limits(block) < MIN_GAS_ON_TWO_THREADS => Some(format!(
+            "2 usable threads and {} gas of transactions: on two threads Block-STM pays only from {MIN_GAS_ON_TWO_THREADS} gas",
+            gas_limits(block)
         )),
         _ => None,
     };
     let mut out = match fallback {
         Some(_) => execute_sequential_on(block, base, fallback)?,
-        None => run_block_stm(block, base, threads)?,
+        // The default path may give up on an inherently serial block; an explicit
+        // threshold asks for Block-STM, and gets it to the end.
+        None => run_block_stm(block, base, threads, threshold.is_none())?,
     };
     out.stats.phases.setup_ns = setup_ns;
     Ok(out)
@@ -116,7 +135,14 @@ enum Failure {
     Commit(CommitError),
 }
 
-fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Result<BlockOutput, EngineError> {
+/// The default path gives up on Block-STM when, over a window of this many commits,
+/// more than half as many conflicts (aborted incarnations and ESTIMATE waits) happened:
+/// such a block is one dependency chain (every transaction reads the coinbase, one hot
+/// slot), and re-executing it costs more than running it in order. Measured in
+/// docs/benchmarks.md.
+pub const SERIAL_WINDOW: usize = 64;
+
+fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize, may_give_up: bool) -> Result<BlockOutput, EngineError> {
     let started = Instant::now();
     let n = block.transactions.len();
     let cfg = cfg_env(block.fork, &block.header);
@@ -134,13 +160,24 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
     let counters = Mutex::new(Counters::default());
     let participants = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
+    let conflicts = CachePadded(AtomicUsize::new(0));
+    let gave_up = AtomicBool::new(false);
     let failure: Mutex<Option<Failure>> = Mutex::new(None);
     let fail = |f: Failure| {
         failure.lock().unwrap().get_or_insert(f);
         failed.store(true, Relaxed);
     };
     let coinbase = block.header.coinbase;
-    let ctx = Shared { block, mv: &mv, scheduler: &scheduler, results: &results, final_validation: &final_validation, committed: &committed };
+    let ctx = Shared {
+        block,
+        mv: &mv,
+        scheduler: &scheduler,
+        results: &results,
+        final_validation: &final_validation,
+        committed: &committed,
+        conflicts: may_give_up.then_some(&conflicts.0),
+        gave_up: &gave_up,
+    };
 
     let worker = || {
         let work = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -150,7 +187,8 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
             let mut local = Counters::default();
             let mut worked = false;
             let mut idle = 0u32;
-            while committed.load(Acquire) < n && !failed.load(Relaxed) {
+            while committed.load(Acquire) < n && !failed.load(Relaxed) && !gave_up.load(Relaxed) {
+                let conflicts_before = local.validation_failures + local.dependency_waits;
                 if task.is_none() {
                     if let Ok(mut c) = committer.try_lock() {
                         task = commit_ready(&ctx, &mut c, &mut local).map_err(|f| fail(f)).ok().flatten();
@@ -194,7 +232,12 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
                         None
                     }
                 };
-
+                // Conflicts are rare on a block worth running in parallel: sharing the
+                // count costs nothing there.
+                let new_conflicts = local.validation_failures + local.dependency_waits - conflicts_before;
+                if new_conflicts > 0 && may_give_up {
+                    conflicts.fetch_add(new_conflicts as usize, Relaxed);
+                }
             }
             if worked {
                 participants.fetch_add(1, Relaxed);
@@ -210,11 +253,11 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
     };
     // More workers than transactions would only spin.
     pool::run_on_workers(threads.min(n.max(1)).min(pool::MAX_THREADS), worker).map_err(EngineError::Internal)?;
-    let execute_ns = started.elapsed().as_nanos() as u64;
+    let mut execute_ns = started.elapsed().as_nanos() as u64;
     let counters = counters.into_inner().unwrap();
     drop(ctx);
     mv.discard();
-    let Committer { mut receipts, committed, dependencies, .. } = committer.into_inner().unwrap();
+    let Committer { budget, mut receipts, committed, mut dependencies, .. } = committer.into_inner().unwrap();
     let commit_failure = match failure.into_inner().unwrap() {
         None => None,
         Some(Failure::Internal(message)) => return Err(EngineError::Internal(message)),
@@ -236,7 +279,24 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
         }
         (Ok(changes), None) => changes,
     };
-    let executions = counters.executions;
+    let committed_txs = changes.len();
+    let (receipts, changes, state, fallback) = if gave_up.into_inner() && committed_txs < n {
+        // The committed prefix is final; the rest runs in order on the state after it.
+        let prefix = crate::sequential::Prefix { budget, receipts, tx_changes: changes };
+        let rest_started = Instant::now();
+        let (rest, state) = crate::sequential::execute_rest(block, state, prefix)?;
+        execute_ns += rest_started.elapsed().as_nanos() as u64;
+        dependencies.resize(n, Vec::new());
+        let why = format!(
+            "Block-STM gave up after committing {committed_txs} of {n} transactions: over {SERIAL_WINDOW} commits, \
+             more than {} conflicts (an inherently serial block); the rest ran sequentially",
+            SERIAL_WINDOW / 2
+        );
+        (rest.receipts, rest.tx_changes, state, Some(why))
+    } else {
+        (receipts, changes, state, None)
+    };
+    let executions = counters.executions + (n - committed_txs) as u64;
     let elapsed_ns = started.elapsed().as_nanos() as u64;
     let stats = Stats {
         mode: "parallel",
@@ -247,7 +307,7 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize) -> Resu
         validation_failures: counters.validation_failures,
         dependency_waits: counters.dependency_waits,
         lazy_transfers: counters.lazy_transfers,
-        fallback: None,
+        fallback,
         elapsed_ns,
         phases: Phases { execute_ns, commit_ns: elapsed_ns - execute_ns, ..Phases::default() },
     };
@@ -262,6 +322,9 @@ struct Shared<'s, 'a> {
     results: &'s [CachePadded<Mutex<Option<TxResult>>>],
     final_validation: &'s [CachePadded<AtomicUsize>],
     committed: &'s CachePadded<AtomicUsize>,
+    /// Conflicts so far, when the run may give up on the block (`SERIAL_WINDOW`).
+    conflicts: Option<&'s AtomicUsize>,
+    gave_up: &'s AtomicBool,
 }
 
 /// Commits every transaction that can be committed now, in order. Returns the
@@ -308,6 +371,15 @@ fn commit_ready(ctx: &Shared<'_, '_>, committer: &mut Committer<'_>, counters: &
         })?;
         committer.commit(result, ctx.mv.dependencies(tx)).map_err(Failure::Commit)?;
         ctx.committed.store(tx + 1, Release);
+        if let Some(conflicts) = ctx.conflicts {
+            if (tx + 1) % SERIAL_WINDOW == 0 && tx + 1 < n {
+                let now = conflicts.load(Relaxed);
+                if now - std::mem::replace(&mut committer.conflicts_at_window, now) > SERIAL_WINDOW / 2 {
+                    ctx.gave_up.store(true, Relaxed);
+                    return Ok(None);
+                }
+            }
+        }
     }
 }
 
