@@ -92,7 +92,8 @@ def test_run_json_from_stdin_in_parallel_mode():
     assert proc.returncode == 0, text(proc)
     out = json.loads(proc.stdout)
     expected = blockstm.execute(fixture)
-    assert out["stats"]["mode"] == "parallel" and out["stats"]["threads"] == 2
+    # Workers that took part: with 4 cheap transactions one may do them all.
+    assert out["stats"]["mode"] == "parallel" and 1 <= out["stats"]["threads"] <= 2
     assert (out["stateRoot"], out["receiptsRoot"], out["logsBloom"], out["gasUsed"]) == \
         (expected.state_root, expected.receipts_root, expected.logs_bloom, expected.gas_used)
     assert [r["cumulativeGasUsed"] for r in out["receipts"]] == [21_000 * (i + 1) for i in range(4)]

@@ -81,7 +81,8 @@ def test_without_a_venv_it_says_run_make_setup(tmp_path):
 def test_engine_threads_and_no_xdist():
     """`make gate ENGINE_THREADS=3 WORKERS=0`: the conformance suites run parallel blocks
     on 3 threads, in one pytest process."""
-    make = subprocess.run(["make", "-n", "gate", "ENGINE_THREADS=3", "WORKERS=0"], cwd=REPO, capture_output=True,
+    # --no-print-directory: under `make gate` itself this runs as a sub-make.
+    make = subprocess.run(["make", "--no-print-directory", "-n", "gate", "ENGINE_THREADS=3", "WORKERS=0"], cwd=REPO, capture_output=True,
                           text=True, timeout=60)
     command = make.stdout.strip().splitlines()[-1]
     assert command.startswith(".venv/bin/python scripts/gate.py --workers 0 --engine-threads 3 "), make.stdout
