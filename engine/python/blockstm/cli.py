@@ -158,15 +158,15 @@ def cmd_rpc(args: argparse.Namespace) -> int:
 
 def _conformance_sweep():
     """conformance.sweep of a repository checkout: importable already (run from the
-    checkout), or found next to this package (an editable install, `make setup`), or in
-    the current folder."""
+    checkout), or found above this package (an editable install, `make setup`; a build
+    installed inside the checkout, as the mutation run's), or in the current folder."""
     try:
         from conformance import sweep
         return sweep
     except ImportError:
         pass
     here = Path(__file__).resolve()
-    for root in (*here.parents[1:4], Path.cwd()):
+    for root in (*here.parents[1:], Path.cwd()):
         if (root / "conformance" / "sweep.py").is_file():
             sys.path.insert(0, str(root))
             from conformance import sweep
