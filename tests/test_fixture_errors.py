@@ -130,3 +130,30 @@ def test_json_integers_are_quantities():
     fixture["transactions"][0]["gasLimit"] = 21_000
     fixture["pre"][ALICE]["balance"] = 10**30
     assert blockstm.execute(fixture).receipts[0].gas_used == 21_000
+
+
+def test_a_dict_is_read_directly_and_means_what_its_json_means():
+    """A dict goes to the engine without a JSON text in between; the result is the one
+    its JSON gives (int keys and numbers are read as json.dumps writes them)."""
+    fixture = block([tx(gas=21_000, value=5), tx(nonce=1, gas=21_000, value=7)])
+    fixture["pre"][ALICE]["storage"] = {1: 2}  # an int key: json.dumps writes "1"
+    from_dict = blockstm.execute(fixture)
+    from_text = blockstm.execute(json.dumps(fixture))
+    assert from_dict == from_text and from_dict.tx_changes == from_text.tx_changes
+    assert from_dict.post_state[ALICE]["storage"] == {1: 2}
+    assert from_dict.stats["parse_ns"] > 0
+    as_tuple = dict(fixture, transactions=tuple(fixture["transactions"]))
+    assert blockstm.execute(as_tuple) == from_text
+
+
+@pytest.mark.parametrize("value, path, what", [
+    ({1, 2}, "pre." + ALICE + ".balance", "a set"),
+    (b"\x01", "pre." + ALICE + ".balance", "a bytes"),
+    (float("nan"), "pre." + ALICE + ".balance", "NaN is not a JSON number"),
+])
+def test_a_dict_with_values_json_cannot_hold_names_their_path(value, path, what):
+    fixture = block([tx(gas=21_000)])
+    fixture["pre"][ALICE]["balance"] = value
+    with pytest.raises(blockstm.FixtureError) as info:
+        blockstm.execute(fixture)
+    assert info.value.path == path and what in str(info.value), str(info.value)

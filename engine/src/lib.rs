@@ -36,10 +36,18 @@ pub enum Mode {
 
 /// Parses a JSON block fixture and executes it.
 pub fn execute_block(json: &[u8], mode: Mode) -> Result<BlockOutput, EngineError> {
+    let started = std::time::Instant::now();
+    let value: serde_json::Value = serde_json::from_slice(json)
+        .map_err(|e| errors::FixtureError::new("", format!("invalid JSON: {e}")))?;
+    execute_value(&value, mode, started)
+}
+
+/// Executes a fixture already decoded into a JSON value (`started`: when decoding
+/// began, for `stats["parse_ns"]`).
+pub fn execute_value(value: &serde_json::Value, mode: Mode, started: std::time::Instant) -> Result<BlockOutput, EngineError> {
     #[cfg(feature = "faults")]
     faults::check_selection()?;
-    let started = std::time::Instant::now();
-    let block = fixture::parse_fixture(json)?;
+    let block = fixture::from_value(value)?;
     let parse_ns = started.elapsed().as_nanos() as u64;
     let mut out = match mode {
         Mode::Sequential => sequential::execute_sequential(&block),

@@ -72,23 +72,105 @@ fn execute(
     threads: Option<usize>,
     parallel_threshold: Option<usize>,
 ) -> PyResult<BlockResult> {
+    let mode = match mode {
+        "sequential" => Mode::Sequential,
+        "parallel" => Mode::Parallel { threads, threshold: parallel_threshold },
+        other => return Err(pyo3::exceptions::PyValueError::new_err(format!("unknown mode {other:?}"))),
+    };
+    if let Ok(dict) = payload.cast::<PyDict>() {
+        // A dict is read here, under the GIL, straight into a JSON value: no text in
+        // between (json.dumps of a gigagas block costs more than executing it).
+        let started = std::time::Instant::now();
+        let value = match py_to_json(dict.as_any(), &mut String::new()) {
+            Ok(value) => value,
+            Err(e) => return Err(raise(py, EngineError::Fixture(e))),
+        };
+        let outcome = py.detach(move || guarded(|| crate::execute_value(&value, mode, started)));
+        return match outcome {
+            Ok(out) => Ok(BlockResult { out }),
+            Err(e) => Err(raise(py, e)),
+        };
+    }
     let bytes: Vec<u8> = if let Ok(s) = payload.cast::<PyString>() {
         s.to_str()?.as_bytes().to_vec()
     } else if let Ok(b) = payload.cast::<PyBytes>() {
         b.as_bytes().to_vec()
     } else {
-        return Err(PyTypeError::new_err("payload must be str or bytes"));
-    };
-    let mode = match mode {
-        "sequential" => Mode::Sequential,
-        "parallel" => Mode::Parallel { threads, threshold: parallel_threshold },
-        other => return Err(pyo3::exceptions::PyValueError::new_err(format!("unknown mode {other:?}"))),
+        return Err(PyTypeError::new_err("payload must be a dict, str or bytes"));
     };
     let outcome = py.detach(move || guarded(|| execute_block(&bytes, mode)));
     match outcome {
         Ok(out) => Ok(BlockResult { out }),
         Err(e) => Err(raise(py, e)),
     }
+}
+
+/// A Python object as JSON, as `json.dumps` would write it: dicts (keys str, or int,
+/// float, bool or None written as text), lists and tuples, str, int, float, bool, None.
+/// Anything else is a `FixtureError` naming its JSON path (`path` is the current one).
+fn py_to_json(obj: &Bound<'_, PyAny>, path: &mut String) -> Result<serde_json::Value, crate::errors::FixtureError> {
+    use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
+    use serde_json::Value;
+    let not_json = |path: &str, what: String| crate::errors::FixtureError::new(path, format!("not JSON: {what}"));
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return s.to_str().map(|s| Value::String(s.to_owned())).map_err(|e| not_json(path, e.to_string()));
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if obj.cast::<PyInt>().is_ok() {
+        let text = obj.str().map_err(|e| not_json(path, e.to_string()))?;
+        let number = text.to_str().map_err(|e| not_json(path, e.to_string()))?;
+        return number.parse().map(Value::Number).map_err(|e| not_json(path, e.to_string()));
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        return serde_json::Number::from_f64(f.value())
+            .map(Value::Number)
+            .ok_or_else(|| not_json(path, format!("{} is not a JSON number", f.value())));
+    }
+    if let Ok(dict) = obj.cast::<PyDict>() {
+        let mut map = serde_json::Map::with_capacity(dict.len());
+        for (key, item) in dict.iter() {
+            let key = match py_to_json(&key, path)? {
+                Value::String(s) => s,
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Null => "null".to_owned(),
+                _ => return Err(not_json(path, format!("a key of type {}", type_name(&key)))),
+            };
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(&key);
+            let value = py_to_json(&item, path)?;
+            path.truncate(len);
+            map.insert(key, value);
+        }
+        return Ok(Value::Object(map));
+    }
+    let items: Vec<Bound<'_, PyAny>> = if let Ok(list) = obj.cast::<PyList>() {
+        list.iter().collect()
+    } else if let Ok(tuple) = obj.cast::<PyTuple>() {
+        tuple.iter().collect()
+    } else {
+        return Err(not_json(path, format!("a {}", type_name(obj))));
+    };
+    let mut array = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let len = path.len();
+        path.push_str(&format!("[{i}]"));
+        array.push(py_to_json(item, path)?);
+        path.truncate(len);
+    }
+    Ok(Value::Array(array))
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
 }
 
 /// Panics inside the extension on purpose: tests prove a panic reaches Python as an

@@ -120,9 +120,11 @@ def execute(block: Block, mode: str = "sequential", threads: int | None = None,
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     _check_count("threads", threads, 1, "a positive int")
     _check_count("parallel_threshold", parallel_threshold, 0, "a non-negative int")
-    if isinstance(block, Mapping):
+    if isinstance(block, dict):
+        payload: Union[dict, str, bytes] = block  # read by the engine directly, no JSON text
+    elif isinstance(block, Mapping):
         try:
-            payload: Union[str, bytes] = json.dumps(block)
+            payload = json.dumps(block)
         except (TypeError, ValueError) as exc:
             raise FixtureError(f"block is not JSON-serialisable: {exc}") from None
     elif isinstance(block, (str, bytes, bytearray)):
