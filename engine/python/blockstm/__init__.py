@@ -103,14 +103,15 @@ def execute(block: Block, mode: str = "sequential", threads: int | None = None,
         oracle). ``"parallel"``: Block-STM on ``threads`` worker threads; the result is
         identical to sequential execution, bit for bit.
     threads
-        Worker threads for parallel mode; ``None`` means every core. Ignored in
-        sequential mode.
+        Worker threads for parallel mode; ``None`` means every core. A block gets at
+        most one per transaction and :data:`MAX_THREADS`. Ignored in sequential mode.
     parallel_threshold
         Blocks with fewer transactions than this run on the sequential path even in
         parallel mode (``stats["fallback"]`` says so). ``None``: the engine's default
-        (8 transactions, and at least 3 usable threads — ``threads`` capped by the
-        cores: on fewer, Block-STM costs more than it saves, see docs/engine.md);
-        any explicit value (``0`` included) forces the parallel path above it.
+        rule — 8 transactions, 2 usable threads (``threads`` capped by the cores), and
+        with exactly 2 a block of 100 Mgas; Block-STM gives up mid-block on an
+        inherently serial block (docs/engine.md). Any explicit value (``0`` included)
+        forces Block-STM above it, to the end of the block.
 
     Raises :class:`FixtureError` (malformed block, naming the JSON path),
     :class:`InvalidTransaction` (``index``, ``kind``: the block is rejected) or
