@@ -157,3 +157,13 @@ def test_a_dict_with_values_json_cannot_hold_names_their_path(value, path, what)
     with pytest.raises(blockstm.FixtureError) as info:
         blockstm.execute(fixture)
     assert info.value.path == path and what in str(info.value), str(info.value)
+
+
+def test_a_dict_that_nests_without_end_is_a_fixture_error_not_a_crash():
+    fixture = block([tx(gas=21_000)])
+    cycle = {}
+    cycle["again"] = cycle  # json.dumps would raise ValueError: circular reference
+    fixture["_note"] = cycle
+    with pytest.raises(blockstm.FixtureError, match="nested more than 128 deep") as info:
+        blockstm.execute(fixture)
+    assert info.value.path.startswith("_note.again.again")

@@ -336,4 +336,4 @@ def test_stats_threads_are_the_workers_that_took_part():
     fixture = raw_transfers(3)
     res = execute_parallel(fixture, 8)
     assert 1 <= res.stats["threads"] <= 3
-    assert blockstm.execute(fixture, mode="parallel", threads=8).stats["threads"] == 1  # sequential path
+    assert execute_parallel(fixture, 8, parallel_threshold=None).stats["threads"] == 1  # sequential path

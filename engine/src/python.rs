@@ -77,28 +77,22 @@ fn execute(
         "parallel" => Mode::Parallel { threads, threshold: parallel_threshold },
         other => return Err(pyo3::exceptions::PyValueError::new_err(format!("unknown mode {other:?}"))),
     };
-    if let Ok(dict) = payload.cast::<PyDict>() {
+    let outcome = if let Ok(dict) = payload.cast::<PyDict>() {
         // A dict is read here, under the GIL, straight into a JSON value: no text in
         // between (json.dumps of a gigagas block costs more than executing it).
         let started = std::time::Instant::now();
-        let value = match py_to_json(dict.as_any(), &mut String::new()) {
-            Ok(value) => value,
-            Err(e) => return Err(raise(py, EngineError::Fixture(e))),
-        };
-        let outcome = py.detach(move || guarded(|| crate::execute_value(&value, mode, started)));
-        return match outcome {
-            Ok(out) => Ok(BlockResult { out }),
-            Err(e) => Err(raise(py, e)),
-        };
-    }
-    let bytes: Vec<u8> = if let Ok(s) = payload.cast::<PyString>() {
-        s.to_str()?.as_bytes().to_vec()
-    } else if let Ok(b) = payload.cast::<PyBytes>() {
-        b.as_bytes().to_vec()
+        let value = py_to_json(dict.as_any(), &mut String::new(), 0).map_err(|e| raise(py, EngineError::Fixture(e)))?;
+        py.detach(move || guarded(|| crate::execute_value(&value, mode, started)))
     } else {
-        return Err(PyTypeError::new_err("payload must be a dict, str or bytes"));
+        let bytes: Vec<u8> = if let Ok(s) = payload.cast::<PyString>() {
+            s.to_str()?.as_bytes().to_vec()
+        } else if let Ok(b) = payload.cast::<PyBytes>() {
+            b.as_bytes().to_vec()
+        } else {
+            return Err(PyTypeError::new_err("payload must be a dict, str or bytes"));
+        };
+        py.detach(move || guarded(|| execute_block(&bytes, mode)))
     };
-    let outcome = py.detach(move || guarded(|| execute_block(&bytes, mode)));
     match outcome {
         Ok(out) => Ok(BlockResult { out }),
         Err(e) => Err(raise(py, e)),
@@ -107,8 +101,10 @@ fn execute(
 
 /// A Python object as JSON, as `json.dumps` would write it: dicts (keys str, or int,
 /// float, bool or None written as text), lists and tuples, str, int, float, bool, None.
-/// Anything else is a `FixtureError` naming its JSON path (`path` is the current one).
-fn py_to_json(obj: &Bound<'_, PyAny>, path: &mut String) -> Result<serde_json::Value, crate::errors::FixtureError> {
+/// Anything else is a `FixtureError` naming its JSON path (`path` is the current one),
+/// and so is nesting deeper than serde_json's own limit (no fixture nests past 5).
+fn py_to_json(obj: &Bound<'_, PyAny>, path: &mut String, depth: usize) -> Result<serde_json::Value, crate::errors::FixtureError> {
+    const MAX_DEPTH: usize = 128;
     use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
     use serde_json::Value;
     let not_json = |path: &str, what: String| crate::errors::FixtureError::new(path, format!("not JSON: {what}"));
@@ -131,10 +127,13 @@ fn py_to_json(obj: &Bound<'_, PyAny>, path: &mut String) -> Result<serde_json::V
             .map(Value::Number)
             .ok_or_else(|| not_json(path, format!("{} is not a JSON number", f.value())));
     }
+    if depth >= MAX_DEPTH {
+        return Err(not_json(path, format!("nested more than {MAX_DEPTH} deep")));
+    }
     if let Ok(dict) = obj.cast::<PyDict>() {
         let mut map = serde_json::Map::with_capacity(dict.len());
         for (key, item) in dict.iter() {
-            let key = match py_to_json(&key, path)? {
+            let key = match py_to_json(&key, path, depth + 1)? {
                 Value::String(s) => s,
                 Value::Number(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
@@ -146,7 +145,7 @@ fn py_to_json(obj: &Bound<'_, PyAny>, path: &mut String) -> Result<serde_json::V
                 path.push('.');
             }
             path.push_str(&key);
-            let value = py_to_json(&item, path)?;
+            let value = py_to_json(&item, path, depth + 1)?;
             path.truncate(len);
             map.insert(key, value);
         }
@@ -163,7 +162,7 @@ fn py_to_json(obj: &Bound<'_, PyAny>, path: &mut String) -> Result<serde_json::V
     for (i, item) in items.iter().enumerate() {
         let len = path.len();
         path.push_str(&format!("[{i}]"));
-        array.push(py_to_json(item, path)?);
+        array.push(py_to_json(item, path, depth + 1)?);
         path.truncate(len);
     }
     Ok(Value::Array(array))

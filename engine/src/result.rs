@@ -39,8 +39,8 @@ pub struct Phases {
     pub setup_ns: u64,
     /// Transactions executed (parallel: the workers, until the last transaction is committed).
     pub execute_ns: u64,
-    /// What follows execution inside `elapsed_ns` (parallel: collecting results and the
-    /// commit tail after the workers stop; sequential: zero, it commits as it goes).
+    /// What follows execution inside `elapsed_ns` (parallel: the committed changes
+    /// applied to the state once the workers stop; sequential: zero, it applies as it goes).
     pub commit_ns: u64,
     /// State root, receipts root, logs bloom and logs hash.
     pub root_ns: u64,

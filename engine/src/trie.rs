@@ -12,12 +12,12 @@ pub const PARALLEL_FROM_LEAVES: usize = 2_048;
 
 /// The root of a trie of `(hashed key, RLP value)` leaves, in any order.
 pub fn trie_root(leaves: Vec<(B256, Vec<u8>)>) -> B256 {
-    if leaves.len() < PARALLEL_FROM_LEAVES {
-        let mut leaves: Vec<(Nibbles, Vec<u8>)> = leaves.into_iter().map(|(k, v)| (Nibbles::unpack(k), v)).collect();
-        leaves.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        return serial_root(&leaves, 0);
-    }
-    nibble_trie_root(leaves.into_par_iter().map(|(k, v)| (Nibbles::unpack(k), v)).collect())
+    let unpack = |(key, value): (B256, Vec<u8>)| (Nibbles::unpack(key), value);
+    nibble_trie_root(if leaves.len() < PARALLEL_FROM_LEAVES {
+        leaves.into_iter().map(unpack).collect()
+    } else {
+        leaves.into_par_iter().map(unpack).collect()
+    })
 }
 
 /// The root of a trie of `(key path, value)` leaves, in any order; no key may be a

@@ -37,14 +37,6 @@ struct AccountView {
     code_hash: B256,
 }
 
-/// Why the block cannot be committed.
-pub enum CommitError {
-    Invalid(InvalidTx),
-    /// A lazy transfer failed its checks: revm, replayed on the state before it, names
-    /// the error.
-    TransferChecks(TxIdx),
-}
-
 /// A committed transaction's state changes.
 pub enum Committed {
     Changes(TxChanges),
@@ -107,13 +99,14 @@ impl<'a> Committer<'a> {
         (self.coinbase, change)
     }
 
-    /// Commits the next transaction, whose final (validated) result is `result`.
-    pub fn commit(&mut self, result: TxResult, dependencies: Vec<TxIdx>) -> Result<(), CommitError> {
+    /// Commits the next transaction, whose final (validated) result is `result`; an
+    /// invalid transaction (or one over the block's budgets) rejects the block.
+    pub fn commit(&mut self, result: TxResult, dependencies: Vec<TxIdx>) -> Result<(), InvalidTx> {
         let index = self.next();
         let tx = &self.block.transactions[index];
-        self.budget.check(index, tx).map_err(CommitError::Invalid)?;
+        self.budget.check(index, tx)?;
         let (gas_used, executed, committed) = match result {
-            TxResult::Invalid(invalid) => return Err(CommitError::Invalid(invalid)),
+            TxResult::Invalid(invalid) => return Err(invalid),
             TxResult::Done { result, mut changes, lazy_fee } => {
                 if let Some(change) = changes.accounts.iter().find(|(a, _)| *a == self.coinbase) {
                     self.coinbase_view = match &change.1 {
@@ -153,13 +146,14 @@ impl<'a> Committer<'a> {
 
 /// The post-state: the pre-state with the committed transactions applied in order,
 /// lazy transfers settled (and before Byzantium each receipt's intermediate state root).
-/// Returns the per-transaction changes, or the first lazy transfer that fails its checks.
+/// Returns the per-transaction changes, or the index of the first lazy transfer that
+/// fails its checks (revm, replayed on `state` — the state before it — names the error).
 pub fn post_state(
     block: &BlockFixture,
     state: &mut WorldState,
     receipts: &mut [TxReceipt],
     committed: Vec<Committed>,
-) -> Result<Vec<TxChanges>, CommitError> {
+) -> Result<Vec<TxChanges>, TxIdx> {
     let with_roots = !block.fork.has_receipt_status();
     let mut all: Vec<TxChanges> = Vec::with_capacity(committed.len());
     for (index, c) in committed.into_iter().enumerate() {
@@ -169,7 +163,7 @@ pub fn post_state(
                 changes
             }
             Committed::Transfer(t, coinbase_change) => {
-                let mut changes = settle(state, &t).ok_or(CommitError::TransferChecks(index))?;
+                let mut changes = settle(state, &t).ok_or(index)?;
                 if let AccountChange::Updated { balance, .. } = &coinbase_change.1 {
                     state.accounts.entry(coinbase_change.0).or_insert_with(Account::empty).balance = *balance;
                 }

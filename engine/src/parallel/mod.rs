@@ -31,7 +31,7 @@ use crate::result::{BlockOutput, Phases, Stats};
 use crate::sequential::execute_sequential_on;
 use crate::state::{BlockHashes, WorldState};
 use crate::vm::build_evm;
-use commit::{CommitError, Committer};
+use commit::Committer;
 use mv_memory::{MvMemory, TxIdx};
 use padded::CachePadded;
 use scheduler::{Scheduler, Task};
@@ -132,7 +132,8 @@ pub fn execute_parallel(block: &BlockFixture, threads: Option<usize>, threshold:
 enum Failure {
     /// An engine fault (a panic in a worker included).
     Internal(String),
-    Commit(CommitError),
+    /// The first invalid transaction (or one over the block's budgets), found at commit.
+    Invalid(InvalidTx),
 }
 
 /// The default path gives up on Block-STM when, over a window of this many commits,
@@ -205,18 +206,12 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize, may_giv
                     }
                     Some(Task::Validate(tx, inc)) => {
                         (worked, idle) = (true, 0);
-                        local.validations += 1;
                         let committed_before = committed.load(Acquire);
-                        let valid = mv.validate_read_set(tx);
+                        let (valid, next) = validate(&mv, &scheduler, tx, inc, &mut local);
                         if valid && committed_before >= tx {
                             final_validation[tx].store(inc + 1, Release);
                         }
-                        let aborted = !valid && scheduler.try_validation_abort(tx, inc);
-                        if aborted {
-                            local.validation_failures += 1;
-                            mv.convert_writes_to_estimates(tx);
-                        }
-                        scheduler.finish_validation(tx, aborted)
+                        next
                     }
                     None => {
                         // An empty draw is often a skipped index (a transaction already
@@ -258,25 +253,17 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize, may_giv
     drop(ctx);
     mv.discard();
     let Committer { budget, mut receipts, committed, mut dependencies, .. } = committer.into_inner().unwrap();
-    let commit_failure = match failure.into_inner().unwrap() {
+    let invalid = match failure.into_inner().unwrap() {
         None => None,
         Some(Failure::Internal(message)) => return Err(EngineError::Internal(message)),
-        Some(Failure::Commit(e)) => Some(e),
+        Some(Failure::Invalid(invalid)) => Some(invalid),
     };
     let mut state = base;
-    // A lazy transfer below the failed commit that fails its own checks comes first.
-    let tail = commit::post_state(block, &mut state, &mut receipts, committed);
-    let changes = match (tail, commit_failure) {
-        (Err(CommitError::TransferChecks(index)), _) => {
-            // `state` is the state before `index`: every lower transaction applied.
-            return Err(replay_invalid(block, &state, index));
-        }
-        (Err(CommitError::Invalid(invalid)), _) | (Ok(_), Some(CommitError::Invalid(invalid))) => {
-            return Err(invalid.into())
-        }
-        (Ok(_), Some(CommitError::TransferChecks(index))) => {
-            return Err(EngineError::Internal(format!("transaction {index}: transfer checks failed at commit")))
-        }
+    let changes = match (commit::post_state(block, &mut state, &mut receipts, committed), invalid) {
+        // A lazy transfer below the invalid transaction that fails its checks comes
+        // first; `state` is the state before it.
+        (Err(index), _) => return Err(replay_invalid(block, &state, index)),
+        (Ok(_), Some(invalid)) => return Err(invalid.into()),
         (Ok(changes), None) => changes,
     };
     let committed_txs = changes.len();
@@ -312,6 +299,20 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize, may_giv
         phases: Phases { execute_ns, commit_ns: elapsed_ns - execute_ns, ..Phases::default() },
     };
     Ok(BlockOutput::new(block.fork, receipts, changes, state, stats, dependencies))
+}
+
+/// Validates incarnation `incarnation` of `tx` (a validation task, or the commit's last
+/// check) and aborts it if a read changed. Returns whether it was valid, and the task
+/// that follows (the re-execution of an aborted transaction).
+fn validate(mv: &MvMemory<'_>, scheduler: &Scheduler, tx: TxIdx, incarnation: usize, counters: &mut Counters) -> (bool, Option<Task>) {
+    counters.validations += 1;
+    let valid = mv.validate_read_set(tx);
+    let aborted = !valid && scheduler.try_validation_abort(tx, incarnation);
+    if aborted {
+        counters.validation_failures += 1;
+        mv.convert_writes_to_estimates(tx);
+    }
+    (valid, scheduler.finish_validation(tx, aborted))
 }
 
 /// What the workers share, for `commit_ready`.
@@ -351,14 +352,7 @@ fn commit_ready(ctx: &Shared<'_, '_>, committer: &mut Committer<'_>, counters: &
         if ctx.final_validation[tx].load(Acquire) != incarnation + 1 {
             // Every lower transaction is committed: this validation is definitive.
             ctx.scheduler.begin_commit_validation();
-            counters.validations += 1;
-            let valid = ctx.mv.validate_read_set(tx);
-            let aborted = !valid && ctx.scheduler.try_validation_abort(tx, incarnation);
-            if aborted {
-                counters.validation_failures += 1;
-                ctx.mv.convert_writes_to_estimates(tx);
-            }
-            let next = ctx.scheduler.finish_validation(tx, aborted);
+            let (valid, next) = validate(ctx.mv, ctx.scheduler, tx, incarnation, counters);
             if !valid {
                 return Ok(next);
             }
@@ -369,7 +363,7 @@ fn commit_ready(ctx: &Shared<'_, '_>, committer: &mut Committer<'_>, counters: &
         let result = ctx.results[tx].lock().unwrap().take().ok_or_else(|| {
             Failure::Internal(format!("transaction {tx} committed without a result"))
         })?;
-        committer.commit(result, ctx.mv.dependencies(tx)).map_err(Failure::Commit)?;
+        committer.commit(result, ctx.mv.dependencies(tx)).map_err(Failure::Invalid)?;
         ctx.committed.store(tx + 1, Release);
         if let Some(conflicts) = ctx.conflicts {
             if (tx + 1) % SERIAL_WINDOW == 0 && tx + 1 < n {
