@@ -86,11 +86,11 @@ def git_state() -> dict[str, Any]:
 
 
 def run_worker(path: Path, mode: str, threads: int | None, warmup: int, samples: int,
-               threshold: int | None, timeout: float) -> dict[str, Any]:
+               threshold: int | None, timeout: float, payload: str = "bytes") -> dict[str, Any]:
     """Runs one measurement subprocess and folds in its summary."""
     cmd = [sys.executable, "-m", "bench.worker", str(path), mode,
            "none" if threads is None else str(threads), str(warmup), str(samples),
-           "default" if threshold is None else str(threshold)]
+           "default" if threshold is None else str(threshold), payload]
     load_before = os.getloadavg()
     started = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -115,6 +115,10 @@ def run_worker(path: Path, mode: str, threads: int | None, warmup: int, samples:
     record["peak_rss_bytes"] = out["self_peak_rss_bytes"]
     record["engine_ms"] = summarise([ns / 1e6 for ns in out["engine_ns"]])
     record["wall_ms"] = summarise([ns / 1e6 for ns in out["wall_ns"]])
+    record["cpu_ms"] = summarise([ns / 1e6 for ns in out["cpu_ns"]])
+    record["result_ms"] = summarise([ns / 1e6 for ns in out["result_ns"]])
+    record["phases_ms"] = {k.removesuffix("_ns"): summarise([ns / 1e6 for ns in v])
+                           for k, v in out["phases_ns"].items()}
     return record
 
 
@@ -134,6 +138,13 @@ def measure_workload(prep: wl.Prepared, configs: list[tuple[str, int | None]], a
             print(f"engine {run['engine_ms']['median']:10.2f} ms   wall {run['wall_ms']['median']:10.2f} ms   "
                   f"re-exec {statistics.median(run['reexecutions']):>7.0f}   "
                   f"rss {run['peak_rss_bytes'] / 2**20:7.0f} MiB   load {run['loadavg_before'][0]:.2f}")
+    if prep.kind == "generated" and not args.no_dict:
+        # The same block handed over as a dict (sequential): the Python caller's path.
+        print(f"  {prep.name + ' sequential (dict in)':<40}", end="", flush=True)
+        run = run_worker(prep.path, "sequential", None, args.warmup, args.samples, None, args.timeout, "dict")
+        entry["dict_run"] = run
+        print(f"ERROR {run['error']}" if "error" in run else
+              f"engine {run['engine_ms']['median']:10.2f} ms   wall {run['wall_ms']['median']:10.2f} ms")
     ok = [r for r in entry["runs"] if "error" not in r]
     entry["gas_used"] = ok[0]["gas_used"] if ok else None
     roots = {(r.get("state_root"), r.get("receipts_root")) for r in ok}
@@ -173,6 +184,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rust-manifest", default=str(REPO_ROOT / "bench" / "engine" / "Cargo.toml"))
     p.add_argument("--rust-profile", default="bench-lto", help="cargo profile of the Rust benchmark")
     p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--no-dict", action="store_true",
+                   help="skip the sequential run of each generated block handed over as a dict")
     args = p.parse_args(argv)
     args.gas = int(args.gas) if args.gas is not None else (QUICK_TXS_GAS if args.quick else wl.GIGAGAS)
     args.samples = args.samples if args.samples is not None else (3 if args.quick else 10)

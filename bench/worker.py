@@ -1,6 +1,6 @@
 """One measurement in its own process: a fixture, a mode, a thread count.
 
-    python -m bench.worker FIXTURE MODE THREADS WARMUP SAMPLES THRESHOLD
+    python -m bench.worker FIXTURE MODE THREADS WARMUP SAMPLES THRESHOLD [bytes|dict]
 
 Prints one JSON object on stdout. A process per measurement keeps one workload's
 allocations (and the allocator's retained pages) out of the next one's peak RSS, which
@@ -21,33 +21,60 @@ def _maxrss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+PHASES = ("parse_ns", "setup_ns", "execute_ns", "commit_ns", "root_ns")
+
+
+def _cpu_ns() -> int:
+    # user + system time of this process, every thread (the engine's workers included).
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return int((usage.ru_utime + usage.ru_stime) * 1e9)
+
+
 def measure(path: str, mode: str, threads: int | None, warmup: int, samples: int,
-            threshold: int | None) -> dict:
+            threshold: int | None, payload_kind: str = "bytes") -> dict:
+    """`payload_kind`: the block as the fixture's JSON bytes, or as a dict (json.loads
+    of them, before the clock starts: what a Python caller that builds blocks passes)."""
     import blockstm
 
     with open(path, "rb") as fh:
         payload = fh.read()
-    baseline_rss = _maxrss_bytes()  # interpreter + engine + the fixture's bytes
+    if payload_kind == "dict":
+        payload = json.loads(payload)
+    baseline_rss = _maxrss_bytes()  # interpreter + engine + the fixture
 
     def run():
         gc.collect()
+        cpu = _cpu_ns()
         started = time.perf_counter_ns()
         res = blockstm.execute(payload, mode=mode, threads=threads, parallel_threshold=threshold)
         wall = time.perf_counter_ns() - started
-        return res, wall
+        return res, wall, _cpu_ns() - cpu
+
+    def materialise(res) -> int:
+        # Everything a result holds, as Python objects.
+        started = time.perf_counter_ns()
+        objects = (res.receipts, res.post_state, res.tx_changes)
+        took = time.perf_counter_ns() - started
+        del objects
+        return took
 
     for _ in range(warmup):
-        res, _ = run()
+        res, _, _ = run()
         del res
-    engine_ns, wall_ns, reexecutions, fallbacks = [], [], [], []
+    engine_ns, wall_ns, cpu_ns, result_ns, reexecutions, fallbacks = [], [], [], [], [], []
+    phases: dict[str, list[int]] = {k: [] for k in PHASES}
     first = None
     for _ in range(samples):
-        res, wall = run()
+        res, wall, cpu = run()
         stats = dict(res.stats)
         engine_ns.append(stats["elapsed_ns"])
         wall_ns.append(wall)
+        cpu_ns.append(cpu)
+        for k in PHASES:
+            phases[k].append(stats.get(k, 0))
         reexecutions.append(stats.get("reexecutions", 0))
         fallbacks.append(stats.get("fallback"))
+        result_ns.append(materialise(res))
         if first is None:
             first = {
                 "state_root": res.state_root,
@@ -57,8 +84,12 @@ def measure(path: str, mode: str, threads: int | None, warmup: int, samples: int
             }
         del res
     return {
+        "payload": payload_kind,
         "engine_ns": engine_ns,
         "wall_ns": wall_ns,
+        "cpu_ns": cpu_ns,
+        "result_ns": result_ns,
+        "phases_ns": phases,
         "reexecutions": reexecutions,
         "fallback": next((f for f in fallbacks if f), None),
         "baseline_rss_bytes": baseline_rss,
@@ -68,7 +99,7 @@ def measure(path: str, mode: str, threads: int | None, warmup: int, samples: int
 
 
 def main(argv: list[str]) -> int:
-    path, mode, threads, warmup, samples, threshold = argv
+    path, mode, threads, warmup, samples, threshold, *rest = argv
     out = measure(
         path,
         mode,
@@ -76,6 +107,7 @@ def main(argv: list[str]) -> int:
         int(warmup),
         int(samples),
         None if threshold == "default" else int(threshold),
+        rest[0] if rest else "bytes",
     )
     json.dump(out, sys.stdout)
     sys.stdout.write("\n")

@@ -8,7 +8,8 @@ use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use revm::context::tx::TxEnv;
 use revm::context_interface::transaction::{AccessList, AccessListItem};
 use revm::primitives::TxKind;
-use serde_json::{Map, Value};
+use crate::json::{get, Json};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// An account of the pre-state.
@@ -56,71 +57,102 @@ pub struct BlockFixture {
 
 /// Parses a fixture from JSON text.
 pub fn parse_fixture(json: &[u8]) -> Result<BlockFixture, FixtureError> {
-    let value: Value = serde_json::from_slice(json)
-        .map_err(|e| FixtureError::new("", format!("invalid JSON: {e}")))?;
-    from_value(&value)
+    let tree = Json::parse(json).map_err(|e| FixtureError::new("", format!("invalid JSON: {e}")))?;
+    from_json(&tree)
 }
 
-/// Parses a fixture from an already-decoded JSON value.
-pub fn from_value(value: &Value) -> Result<BlockFixture, FixtureError> {
-    let root = as_object(value, "")?;
-    let fork_name = as_str(required(root, "", "fork")?, "fork")?;
+/// A JSON path, built on the stack as the parser descends and written out only for an
+/// error (formatting one per field would cost more than the parse).
+#[derive(Clone, Copy)]
+enum Path<'p> {
+    Root,
+    Key(&'p Path<'p>, &'p str),
+    Index(&'p Path<'p>, usize),
+}
+
+impl<'p> Path<'p> {
+    fn key(&'p self, key: &'p str) -> Path<'p> {
+        Path::Key(self, key)
+    }
+    fn index(&'p self, i: usize) -> Path<'p> {
+        Path::Index(self, i)
+    }
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Key(Path::Root, key) => f.write_str(key),
+            Path::Key(parent, key) => write!(f, "{parent}.{key}"),
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
+fn error(path: Path<'_>, message: impl Into<String>) -> FixtureError {
+    FixtureError::new(path.to_string(), message)
+}
+
+type Pairs<'j, 'a> = &'j [(Cow<'a, str>, Json<'a>)];
+
+/// Parses a fixture from a JSON tree (`json::Json`: from text, or from Python objects).
+pub fn from_json(value: &Json<'_>) -> Result<BlockFixture, FixtureError> {
+    let root_path = Path::Root;
+    let root = as_object(value, root_path)?;
+    let fork_name = as_str(required(root, root_path, "fork")?, root_path.key("fork"))?;
     let fork = Fork::from_name(fork_name).ok_or_else(|| {
         FixtureError::new(
             "fork",
             format!("unknown fork {fork_name:?}; expected one of {}", FORK_NAMES.join(", ")),
         )
     })?;
-    let header = parse_env(required(root, "", "env")?, fork)?;
-    let pre = parse_pre(required(root, "", "pre")?)?;
-    let txs_value = required(root, "", "transactions")?;
-    let txs = txs_value
-        .as_array()
-        .ok_or_else(|| type_error("transactions", "a list", txs_value))?;
+    let header = parse_env(required(root, root_path, "env")?, fork)?;
+    let pre = parse_pre(required(root, root_path, "pre")?)?;
+    let txs_path = root_path.key("transactions");
+    let txs_value = required(root, root_path, "transactions")?;
+    let txs = txs_value.as_array().ok_or_else(|| type_error(txs_path, "a list", txs_value))?;
     let mut transactions = Vec::with_capacity(txs.len());
     for (i, tx) in txs.iter().enumerate() {
-        transactions.push(parse_transaction(tx, &format!("transactions[{i}]"), fork)?);
+        transactions.push(parse_transaction(tx, txs_path.index(i), fork)?);
     }
-    let block_hashes = match root.get("blockHashes") {
-        None | Some(Value::Null) => HashMap::new(),
+    let block_hashes = match get(root, "blockHashes") {
+        None | Some(Json::Null) => HashMap::new(),
         Some(v) => parse_block_hashes(v)?,
     };
-    for key in root.keys() {
-        if !matches!(key.as_str(), "fork" | "env" | "pre" | "transactions" | "blockHashes")
+    for (key, _) in root {
+        if !matches!(key.as_ref(), "fork" | "env" | "pre" | "transactions" | "blockHashes")
             && !key.starts_with('_')
         {
-            return Err(FixtureError::new(key.as_str(), "unknown field (private fields start with '_')"));
+            return Err(FixtureError::new(key.as_ref(), "unknown field (private fields start with '_')"));
         }
     }
     Ok(BlockFixture { fork, header, pre, transactions, block_hashes })
 }
 
-fn parse_env(value: &Value, fork: Fork) -> Result<BlockHeader, FixtureError> {
-    let env = as_object(value, "env")?;
-    let field = |name: &str| format!("env.{name}");
-    let coinbase = parse_address(required(env, "env", "currentCoinbase")?, &field("currentCoinbase"))?;
-    let number = parse_u256(required(env, "env", "currentNumber")?, &field("currentNumber"))?;
-    let timestamp = parse_u256(required(env, "env", "currentTimestamp")?, &field("currentTimestamp"))?;
-    let gas_limit = parse_u64(required(env, "env", "currentGasLimit")?, &field("currentGasLimit"))?;
+fn parse_env(value: &Json<'_>, fork: Fork) -> Result<BlockHeader, FixtureError> {
+    let path = Path::Root;
+    let path = path.key("env");
+    let env = as_object(value, path)?;
+    let coinbase = parse_address(required(env, path, "currentCoinbase")?, path.key("currentCoinbase"))?;
+    let number = parse_u256(required(env, path, "currentNumber")?, path.key("currentNumber"))?;
+    let timestamp = parse_u256(required(env, path, "currentTimestamp")?, path.key("currentTimestamp"))?;
+    let gas_limit = parse_u64(required(env, path, "currentGasLimit")?, path.key("currentGasLimit"))?;
     let base_fee = match optional(env, "currentBaseFee") {
-        Some(v) => parse_u64(v, &field("currentBaseFee"))?,
-        None if fork.has_base_fee() => {
-            return Err(FixtureError::new(field("currentBaseFee"), "required from London on"))
-        }
+        Some(v) => parse_u64(v, path.key("currentBaseFee"))?,
+        None if fork.has_base_fee() => return Err(error(path.key("currentBaseFee"), "required from London on")),
         None => 0,
     };
-    let random = optional(env, "currentRandom")
-        .map(|v| parse_b256(v, &field("currentRandom")))
-        .transpose()?;
+    let random = optional(env, "currentRandom").map(|v| parse_b256(v, path.key("currentRandom"))).transpose()?;
     let difficulty = optional(env, "currentDifficulty")
-        .map(|v| parse_u256(v, &field("currentDifficulty")))
+        .map(|v| parse_u256(v, path.key("currentDifficulty")))
         .transpose()?
         .unwrap_or_default();
     let excess_blob_gas = optional(env, "currentExcessBlobGas")
-        .map(|v| parse_u64(v, &field("currentExcessBlobGas")))
+        .map(|v| parse_u64(v, path.key("currentExcessBlobGas")))
         .transpose()?;
     let chain_id = optional(env, "currentChainId")
-        .map(|v| parse_u64(v, &field("currentChainId")))
+        .map(|v| parse_u64(v, path.key("currentChainId")))
         .transpose()?
         .unwrap_or(1);
     Ok(BlockHeader {
@@ -136,31 +168,46 @@ fn parse_env(value: &Value, fork: Fork) -> Result<BlockHeader, FixtureError> {
     })
 }
 
-fn parse_pre(value: &Value) -> Result<Vec<(Address, PreAccount)>, FixtureError> {
-    let pre = as_object(value, "pre")?;
+fn parse_pre(value: &Json<'_>) -> Result<Vec<(Address, PreAccount)>, FixtureError> {
+    let root = Path::Root;
+    let pre_path = root.key("pre");
+    let pre = as_object(value, pre_path)?;
     let mut accounts = Vec::with_capacity(pre.len());
+    // Contracts deployed many times over (a pool per pair, a proxy per wallet) carry
+    // the same code text: decode it once and share the bytes.
+    let mut codes: alloy_primitives::map::HashMap<&str, Bytes> = Default::default();
     for (key, account) in pre {
-        let path = format!("pre.{key}");
-        let address = parse_address_str(key, &path)?;
-        let obj = as_object(account, &path)?;
-        let balance = parse_u256(required(obj, &path, "balance")?, &format!("{path}.balance"))?;
-        let nonce = parse_u64(required(obj, &path, "nonce")?, &format!("{path}.nonce"))?;
-        let code = optional(obj, "code")
-            .map(|v| parse_bytes(v, &format!("{path}.code")))
-            .transpose()?
-            .unwrap_or_default();
+        let path = pre_path.key(key);
+        let address = parse_address(&Json::String(Cow::Borrowed(key.as_ref())), path)?;
+        let obj = as_object(account, path)?;
+        let balance = parse_u256(required(obj, path, "balance")?, path.key("balance"))?;
+        let nonce = parse_u64(required(obj, path, "nonce")?, path.key("nonce"))?;
+        let code = match optional(obj, "code") {
+            None => Bytes::new(),
+            Some(v @ Json::String(text)) => match codes.get(text.as_ref()) {
+                Some(code) => code.clone(),
+                None => {
+                    let code = parse_bytes(v, path.key("code"))?;
+                    codes.insert(text.as_ref(), code.clone());
+                    code
+                }
+            },
+            Some(v) => parse_bytes(v, path.key("code"))?,
+        };
         let mut storage = Vec::new();
         if let Some(st) = optional(obj, "storage") {
-            let st_path = format!("{path}.storage");
-            for (slot, val) in as_object(st, &st_path)? {
-                let slot_path = format!("{st_path}.{slot}");
-                let slot_key = parse_u256(&Value::String(slot.clone()), &slot_path)?;
-                storage.push((slot_key, parse_u256(val, &slot_path)?));
+            let st_path = path.key("storage");
+            let slots = as_object(st, st_path)?;
+            storage.reserve(slots.len());
+            for (slot, val) in slots {
+                let slot_path = st_path.key(slot);
+                let slot_key = parse_u256(&Json::String(Cow::Borrowed(slot.as_ref())), slot_path)?;
+                storage.push((slot_key, parse_u256(val, slot_path)?));
             }
         }
-        for k in obj.keys() {
-            if !matches!(k.as_str(), "balance" | "nonce" | "code" | "storage") {
-                return Err(FixtureError::new(format!("{path}.{k}"), "unknown field"));
+        for (k, _) in obj {
+            if !matches!(k.as_ref(), "balance" | "nonce" | "code" | "storage") {
+                return Err(error(path.key(k), "unknown field"));
             }
         }
         accounts.push((address, PreAccount { balance, nonce, code, storage }));
@@ -186,41 +233,32 @@ const TX_FIELDS: [&str; 15] = [
     "chainId",
 ];
 
-fn parse_transaction(value: &Value, path: &str, _fork: Fork) -> Result<Transaction, FixtureError> {
+fn parse_transaction(value: &Json<'_>, path: Path<'_>, _fork: Fork) -> Result<Transaction, FixtureError> {
     let obj = as_object(value, path)?;
-    let f = |name: &str| format!("{path}.{name}");
-    for k in obj.keys() {
-        if !TX_FIELDS.contains(&k.as_str()) && !k.starts_with('_') {
-            return Err(FixtureError::new(f(k), "unknown field"));
+    for (k, _) in obj {
+        if !TX_FIELDS.contains(&k.as_ref()) && !k.starts_with('_') {
+            return Err(error(path.key(k), "unknown field"));
         }
     }
     let caller = match (optional(obj, "sender"), optional(obj, "secretKey")) {
-        (Some(s), _) => parse_address(s, &f("sender"))?,
-        (None, Some(k)) => sender_of_secret_key(&parse_b256(k, &f("secretKey"))?)
-            .ok_or_else(|| FixtureError::new(f("secretKey"), "not a valid secp256k1 secret key"))?,
-        (None, None) => {
-            return Err(FixtureError::new(f("sender"), "missing field (give sender or secretKey)"))
-        }
+        (Some(s), _) => parse_address(s, path.key("sender"))?,
+        (None, Some(k)) => sender_of_secret_key(&parse_b256(k, path.key("secretKey"))?)
+            .ok_or_else(|| error(path.key("secretKey"), "not a valid secp256k1 secret key"))?,
+        (None, None) => return Err(error(path.key("sender"), "missing field (give sender or secretKey)")),
     };
     let kind = match optional(obj, "to") {
         None => TxKind::Create,
-        Some(Value::String(s)) if s.is_empty() => TxKind::Create,
-        Some(v) => TxKind::Call(parse_address(v, &f("to"))?),
+        Some(Json::String(s)) if s.is_empty() => TxKind::Create,
+        Some(v) => TxKind::Call(parse_address(v, path.key("to"))?),
     };
-    let nonce = parse_u64(required(obj, path, "nonce")?, &f("nonce"))?;
-    let value = optional(obj, "value")
-        .map(|v| parse_u256(v, &f("value")))
-        .transpose()?
-        .unwrap_or_default();
-    let data = optional(obj, "data")
-        .map(|v| parse_bytes(v, &f("data")))
-        .transpose()?
-        .unwrap_or_default();
-    let gas_limit = parse_u64(required(obj, path, "gasLimit")?, &f("gasLimit"))?;
+    let nonce = parse_u64(required(obj, path, "nonce")?, path.key("nonce"))?;
+    let value = optional(obj, "value").map(|v| parse_u256(v, path.key("value"))).transpose()?.unwrap_or_default();
+    let data = optional(obj, "data").map(|v| parse_bytes(v, path.key("data"))).transpose()?.unwrap_or_default();
+    let gas_limit = parse_u64(required(obj, path, "gasLimit")?, path.key("gasLimit"))?;
     let mut fee_overflow = false;
     let mut fee = |name: &str| -> Result<Option<u128>, FixtureError> {
         let Some(v) = optional(obj, name) else { return Ok(None) };
-        let wide = parse_u256(v, &f(name))?;
+        let wide = parse_u256(v, path.key(name))?;
         fee_overflow |= wide > U256::from(u128::MAX);
         Ok(Some(u128::try_from(wide).unwrap_or(u128::MAX)))
     };
@@ -231,37 +269,34 @@ fn parse_transaction(value: &Value, path: &str, _fork: Fork) -> Result<Transacti
     let (gas_price, gas_priority_fee) = match (gas_price, max_fee, priority_fee) {
         (Some(p), None, None) => (p, None),
         (None, Some(m), Some(p)) => (m, Some(p)),
-        (Some(_), _, _) => {
-            return Err(FixtureError::new(f("gasPrice"), "give gasPrice or maxFeePerGas, not both"))
-        }
-        (None, Some(_), None) => return Err(FixtureError::new(f("maxPriorityFeePerGas"), "missing field")),
-        (None, None, _) => {
-            return Err(FixtureError::new(f("gasPrice"), "missing field (give gasPrice or maxFeePerGas)"))
-        }
+        (Some(_), _, _) => return Err(error(path.key("gasPrice"), "give gasPrice or maxFeePerGas, not both")),
+        (None, Some(_), None) => return Err(error(path.key("maxPriorityFeePerGas"), "missing field")),
+        (None, None, _) => return Err(error(path.key("gasPrice"), "missing field (give gasPrice or maxFeePerGas)")),
     };
     let access_list = optional(obj, "accessList")
-        .map(|v| parse_access_list(v, &f("accessList")))
+        .map(|v| parse_access_list(v, path.key("accessList")))
         .transpose()?;
+    let hashes_path = path.key("blobVersionedHashes");
     let blob_hashes = optional(obj, "blobVersionedHashes")
         .map(|v| {
-            as_array(v, &f("blobVersionedHashes"))?
+            as_array(v, hashes_path)?
                 .iter()
                 .enumerate()
-                .map(|(i, h)| parse_b256(h, &format!("{path}.blobVersionedHashes[{i}]")))
+                .map(|(i, h)| parse_b256(h, hashes_path.index(i)))
                 .collect::<Result<Vec<_>, _>>()
         })
         .transpose()?;
     // An explicit null means "no chain id" (a pre-EIP-155 legacy transaction).
-    let chain_id = match obj.get("chainId") {
-        Some(Value::Null) => None,
-        Some(v) => Some(parse_u64(v, &f("chainId"))?),
+    let chain_id = match get(obj, "chainId") {
+        Some(Json::Null) => None,
+        Some(v) => Some(parse_u64(v, path.key("chainId"))?),
         None => Some(1),
     };
     let tx_type = match optional(obj, "type") {
         Some(v) => {
-            let t = parse_u64(v, &f("type"))?;
+            let t = parse_u64(v, path.key("type"))?;
             if t > 3 {
-                return Err(FixtureError::new(f("type"), format!("unsupported transaction type {t}")));
+                return Err(error(path.key("type"), format!("unsupported transaction type {t}")));
             }
             t as u8
         }
@@ -289,35 +324,36 @@ fn parse_transaction(value: &Value, path: &str, _fork: Fork) -> Result<Transacti
     Ok(Transaction { env, tx_type, fee_overflow })
 }
 
-fn parse_access_list(value: &Value, path: &str) -> Result<AccessList, FixtureError> {
+fn parse_access_list(value: &Json<'_>, path: Path<'_>) -> Result<AccessList, FixtureError> {
     let mut items = Vec::new();
     for (i, item) in as_array(value, path)?.iter().enumerate() {
-        let ipath = format!("{path}[{i}]");
-        let obj = as_object(item, &ipath)?;
-        let address = parse_address(required(obj, &ipath, "address")?, &format!("{ipath}.address"))?;
-        let keys_path = format!("{ipath}.storageKeys");
-        let storage_keys = as_array(required(obj, &ipath, "storageKeys")?, &keys_path)?
+        let ipath = path.index(i);
+        let obj = as_object(item, ipath)?;
+        let address = parse_address(required(obj, ipath, "address")?, ipath.key("address"))?;
+        let keys_path = ipath.key("storageKeys");
+        let storage_keys = as_array(required(obj, ipath, "storageKeys")?, keys_path)?
             .iter()
             .enumerate()
-            .map(|(j, k)| parse_b256(k, &format!("{keys_path}[{j}]")))
+            .map(|(j, k)| parse_b256(k, keys_path.index(j)))
             .collect::<Result<Vec<_>, _>>()?;
         items.push(AccessListItem { address, storage_keys });
     }
     Ok(AccessList(items))
 }
 
-fn parse_block_hashes(value: &Value) -> Result<HashMap<u64, B256>, FixtureError> {
-    let obj = as_object(value, "blockHashes")?;
+fn parse_block_hashes(value: &Json<'_>) -> Result<HashMap<u64, B256>, FixtureError> {
+    let root = Path::Root;
+    let hashes_path = root.key("blockHashes");
+    let obj = as_object(value, hashes_path)?;
     let mut hashes = HashMap::with_capacity(obj.len());
     for (k, v) in obj {
-        let path = format!("blockHashes.{k}");
+        let path = hashes_path.key(k);
         let number = if k.starts_with("0x") {
-            parse_u64(&Value::String(k.clone()), &path)?
+            parse_u64(&Json::String(Cow::Borrowed(k.as_ref())), path)?
         } else {
-            k.parse::<u64>()
-                .map_err(|_| FixtureError::new(&path, format!("expected a block number, got {k:?}")))?
+            k.parse::<u64>().map_err(|_| error(path, format!("expected a block number, got {k:?}")))?
         };
-        hashes.insert(number, parse_b256(v, &path)?);
+        hashes.insert(number, parse_b256(v, path)?);
     }
     Ok(hashes)
 }
@@ -331,7 +367,7 @@ pub fn sender_of_secret_key(key: &B256) -> Option<Address> {
 
 // ---- small typed readers; each names the path on failure ------------------------
 
-fn describe(v: &Value) -> String {
+fn describe(v: &Json<'_>) -> String {
     let s = v.to_string();
     if s.len() > 80 {
         format!("{}…", &s[..s.char_indices().nth(77).map(|(i, _)| i).unwrap_or(s.len())])
@@ -340,52 +376,48 @@ fn describe(v: &Value) -> String {
     }
 }
 
-fn type_error(path: &str, expected: &str, got: &Value) -> FixtureError {
-    FixtureError::new(path, format!("expected {expected}, got {}", describe(got)))
+fn type_error(path: Path<'_>, expected: &str, got: &Json<'_>) -> FixtureError {
+    error(path, format!("expected {expected}, got {}", describe(got)))
 }
 
-fn as_object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, FixtureError> {
+fn as_object<'j, 'a>(v: &'j Json<'a>, path: Path<'_>) -> Result<Pairs<'j, 'a>, FixtureError> {
     v.as_object().ok_or_else(|| type_error(path, "an object", v))
 }
 
-fn as_array<'a>(v: &'a Value, path: &str) -> Result<&'a Vec<Value>, FixtureError> {
+fn as_array<'j, 'a>(v: &'j Json<'a>, path: Path<'_>) -> Result<&'j [Json<'a>], FixtureError> {
     v.as_array().ok_or_else(|| type_error(path, "a list", v))
 }
 
-fn as_str<'a>(v: &'a Value, path: &str) -> Result<&'a str, FixtureError> {
+fn as_str<'j>(v: &'j Json<'_>, path: Path<'_>) -> Result<&'j str, FixtureError> {
     v.as_str().ok_or_else(|| type_error(path, "a string", v))
 }
 
-fn required<'a>(obj: &'a Map<String, Value>, parent: &str, key: &str) -> Result<&'a Value, FixtureError> {
-    match obj.get(key) {
-        Some(Value::Null) | None => {
-            let path = if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") };
-            Err(FixtureError::new(path, "missing field"))
-        }
+fn required<'j, 'a>(obj: Pairs<'j, 'a>, parent: Path<'_>, key: &str) -> Result<&'j Json<'a>, FixtureError> {
+    match get(obj, key) {
+        Some(Json::Null) | None => Err(error(parent.key(key), "missing field")),
         Some(v) => Ok(v),
     }
 }
 
-fn optional<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    obj.get(key).filter(|v| !v.is_null())
+fn optional<'j, 'a>(obj: Pairs<'j, 'a>, key: &str) -> Option<&'j Json<'a>> {
+    get(obj, key).filter(|v| !v.is_null())
 }
 
 /// A quantity: "0x"-prefixed hex, a decimal string of digits, or a JSON integer.
-fn parse_u256(v: &Value, path: &str) -> Result<U256, FixtureError> {
+fn parse_u256(v: &Json<'_>, path: Path<'_>) -> Result<U256, FixtureError> {
     let (text, radix) = match v {
-        Value::String(s) => match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Json::String(s) => match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
             Some(hex) => (hex, 16),
-            None if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => (s.as_str(), 10),
+            None if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => (s.as_ref(), 10),
             None => return Err(type_error(path, "hex quantity", v)),
         },
-        // With serde_json's arbitrary_precision the literal is kept exactly.
-        Value::Number(n) => {
-            let s = n.to_string();
+        // The literal exactly as written (any size).
+        Json::Number(s) => {
             if !s.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(type_error(path, "a non-negative integer", v));
             }
-            return U256::from_str_radix(&s, 10)
-                .map_err(|_| FixtureError::new(path, format!("value out of range (> 2**256-1): {s}")));
+            return U256::from_str_radix(s, 10)
+                .map_err(|_| error(path, format!("value out of range (> 2**256-1): {s}")));
         }
         _ => return Err(type_error(path, "hex quantity", v)),
     };
@@ -396,19 +428,38 @@ fn parse_u256(v: &Value, path: &str) -> Result<U256, FixtureError> {
         return Err(type_error(path, "hex quantity", v));
     }
     let digits = text.trim_start_matches('0');
-    if radix == 16 && digits.len() > 64 {
-        return Err(FixtureError::new(path, format!("value out of range (> 2**256-1): {}", describe(v))));
+    if radix == 16 {
+        if digits.len() > 64 {
+            return Err(error(path, format!("value out of range (> 2**256-1): {}", describe(v))));
+        }
+        return Ok(hex_quantity(digits));
     }
     U256::from_str_radix(text, radix)
-        .map_err(|_| FixtureError::new(path, format!("value out of range (> 2**256-1): {}", describe(v))))
+        .map_err(|_| error(path, format!("value out of range (> 2**256-1): {}", describe(v))))
 }
 
-fn parse_u64(v: &Value, path: &str) -> Result<u64, FixtureError> {
+/// At most 64 hex digits, already checked, as a number (`from_str_radix` goes digit by
+/// digit through a wide multiply: a sixth of a big block's parse).
+fn hex_quantity(digits: &str) -> U256 {
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        _ => c - b'A' + 10,
+    };
+    let mut bytes = [0u8; 32];
+    let digits = digits.as_bytes();
+    for (i, &c) in digits.iter().rev().enumerate() {
+        bytes[31 - i / 2] |= nibble(c) << (4 * (i % 2));
+    }
+    U256::from_be_bytes(bytes)
+}
+
+fn parse_u64(v: &Json<'_>, path: Path<'_>) -> Result<u64, FixtureError> {
     let n = parse_u256(v, path)?;
-    u64::try_from(n).map_err(|_| FixtureError::new(path, format!("value out of range (> 2**64-1): {n:#x}")))
+    u64::try_from(n).map_err(|_| error(path, format!("value out of range (> 2**64-1): {n:#x}")))
 }
 
-fn parse_hex_bytes(v: &Value, path: &str) -> Result<Vec<u8>, FixtureError> {
+fn parse_hex_bytes(v: &Json<'_>, path: Path<'_>) -> Result<Vec<u8>, FixtureError> {
     let s = v.as_str().ok_or_else(|| type_error(path, "hex bytes", v))?;
     let hex = s
         .strip_prefix("0x")
@@ -420,11 +471,11 @@ fn parse_hex_bytes(v: &Value, path: &str) -> Result<Vec<u8>, FixtureError> {
     alloy_primitives::hex::decode(hex).map_err(|_| type_error(path, "hex bytes", v))
 }
 
-fn parse_bytes(v: &Value, path: &str) -> Result<Bytes, FixtureError> {
+fn parse_bytes(v: &Json<'_>, path: Path<'_>) -> Result<Bytes, FixtureError> {
     parse_hex_bytes(v, path).map(Bytes::from)
 }
 
-fn parse_b256(v: &Value, path: &str) -> Result<B256, FixtureError> {
+fn parse_b256(v: &Json<'_>, path: Path<'_>) -> Result<B256, FixtureError> {
     let bytes = parse_hex_bytes(v, path)?;
     if bytes.len() != 32 {
         return Err(type_error(path, "32 bytes of hex", v));
@@ -432,7 +483,7 @@ fn parse_b256(v: &Value, path: &str) -> Result<B256, FixtureError> {
     Ok(B256::from_slice(&bytes))
 }
 
-fn parse_address(v: &Value, path: &str) -> Result<Address, FixtureError> {
+fn parse_address(v: &Json<'_>, path: Path<'_>) -> Result<Address, FixtureError> {
     let bytes = parse_hex_bytes(v, path).map_err(|_| type_error(path, "a 20-byte hex address", v))?;
     if bytes.len() != 20 {
         return Err(type_error(path, "a 20-byte hex address", v));
@@ -440,13 +491,15 @@ fn parse_address(v: &Value, path: &str) -> Result<Address, FixtureError> {
     Ok(Address::from_slice(&bytes))
 }
 
-fn parse_address_str(s: &str, path: &str) -> Result<Address, FixtureError> {
-    parse_address(&Value::String(s.to_string()), path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use serde_json::Value;
+
+    fn from_value(v: &Value) -> Result<BlockFixture, FixtureError> {
+        parse_fixture(v.to_string().as_bytes())
+    }
 
     fn minimal() -> Value {
         serde_json::json!({
@@ -475,6 +528,16 @@ mod tests {
         v["transactions"][0]["gasLimit"] = Value::String("abc".into());
         let e = from_value(&v).unwrap_err();
         assert_eq!(e.to_string(), "transactions[0].gasLimit: expected hex quantity, got \"abc\"");
+    }
+
+    #[test]
+    fn hex_quantities_of_every_length() {
+        let mut text = String::new();
+        for i in 0..64 {
+            text.push(b"0123456789abcdefABCDEF"[i % 22] as char);
+            assert_eq!(hex_quantity(&text), U256::from_str_radix(&text, 16).unwrap(), "{text}");
+        }
+        assert_eq!(hex_quantity(""), U256::ZERO);
     }
 
     #[test]

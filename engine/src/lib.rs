@@ -12,6 +12,7 @@ pub mod errors;
 pub mod faults;
 pub mod fixture;
 pub mod fork;
+pub mod json;
 pub mod parallel;
 #[cfg(feature = "python")]
 pub mod python;
@@ -37,17 +38,16 @@ pub enum Mode {
 /// Parses a JSON block fixture and executes it.
 pub fn execute_block(json: &[u8], mode: Mode) -> Result<BlockOutput, EngineError> {
     let started = std::time::Instant::now();
-    let value: serde_json::Value = serde_json::from_slice(json)
-        .map_err(|e| errors::FixtureError::new("", format!("invalid JSON: {e}")))?;
-    execute_value(&value, mode, started)
+    let tree = json::Json::parse(json).map_err(|e| errors::FixtureError::new("", format!("invalid JSON: {e}")))?;
+    execute_json(&tree, mode, started)
 }
 
-/// Executes a fixture already decoded into a JSON value (`started`: when decoding
+/// Executes a fixture already decoded into a JSON tree (`started`: when decoding
 /// began, for `stats["parse_ns"]`).
-pub fn execute_value(value: &serde_json::Value, mode: Mode, started: std::time::Instant) -> Result<BlockOutput, EngineError> {
+pub fn execute_json(tree: &json::Json<'_>, mode: Mode, started: std::time::Instant) -> Result<BlockOutput, EngineError> {
     #[cfg(feature = "faults")]
     faults::check_selection()?;
-    let block = fixture::from_value(value)?;
+    let block = fixture::from_json(tree)?;
     let parse_ns = started.elapsed().as_nanos() as u64;
     let mut out = match mode {
         Mode::Sequential => sequential::execute_sequential(&block),

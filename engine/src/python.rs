@@ -5,17 +5,22 @@
 use crate::changes::AccountChange;
 use crate::errors::{EngineError, InvalidTxKind};
 use crate::fork::FORK_NAMES;
+use crate::json::Json;
 use crate::receipts::TxReceipt;
 use crate::result::BlockOutput;
 use crate::state::WorldState;
 use crate::{execute_block, Mode};
-use alloy_primitives::{Log as EvmLog, U256};
+use alloy_primitives::{Log as EvmLog, B256, U256};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 fn u256_to_py<'py>(py: Python<'py>, v: &U256) -> PyResult<Bound<'py, PyAny>> {
+    // Most values fit a machine word: one C call (u128 takes several under abi3).
+    if let Ok(word) = u64::try_from(*v) {
+        return Ok(word.into_pyobject(py)?.into_any());
+    }
     if let Ok(small) = u128::try_from(*v) {
         return Ok(small.into_pyobject(py)?.into_any());
     }
@@ -82,7 +87,7 @@ fn execute(
         // between (json.dumps of a gigagas block costs more than executing it).
         let started = std::time::Instant::now();
         let value = py_to_json(dict.as_any(), &mut String::new(), 0).map_err(|e| raise(py, EngineError::Fixture(e)))?;
-        py.detach(move || guarded(|| crate::execute_value(&value, mode, started)))
+        py.detach(move || guarded(|| crate::execute_json(&value, mode, started)))
     } else {
         let bytes: Vec<u8> = if let Ok(s) = payload.cast::<PyString>() {
             s.to_str()?.as_bytes().to_vec()
@@ -99,45 +104,44 @@ fn execute(
     }
 }
 
-/// A Python object as JSON, as `json.dumps` would write it: dicts (keys str, or int,
-/// float, bool or None written as text), lists and tuples, str, int, float, bool, None.
-/// Anything else is a `FixtureError` naming its JSON path (`path` is the current one),
-/// and so is nesting deeper than serde_json's own limit (no fixture nests past 5).
-fn py_to_json(obj: &Bound<'_, PyAny>, path: &mut String, depth: usize) -> Result<serde_json::Value, crate::errors::FixtureError> {
+/// A Python object as a JSON tree, as `json.dumps` would write it: dicts (keys str, or
+/// int, float, bool or None written as text), lists and tuples, str, int, float, bool,
+/// None. Anything else is a `FixtureError` naming its JSON path (`path` is the current
+/// one), and so is nesting deeper than serde_json's own limit (no fixture nests past 5).
+fn py_to_json(obj: &Bound<'_, PyAny>, path: &mut String, depth: usize) -> Result<Json<'static>, crate::errors::FixtureError> {
     const MAX_DEPTH: usize = 128;
     use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
-    use serde_json::Value;
+    use std::borrow::Cow;
     let not_json = |path: &str, what: String| crate::errors::FixtureError::new(path, format!("not JSON: {what}"));
     if obj.is_none() {
-        return Ok(Value::Null);
+        return Ok(Json::Null);
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return s.to_str().map(|s| Value::String(s.to_owned())).map_err(|e| not_json(path, e.to_string()));
+        return s.to_str().map(|s| Json::String(Cow::Owned(s.to_owned()))).map_err(|e| not_json(path, e.to_string()));
     }
     if let Ok(b) = obj.cast::<PyBool>() {
-        return Ok(Value::Bool(b.is_true()));
+        return Ok(Json::Bool(b.is_true()));
     }
     if obj.cast::<PyInt>().is_ok() {
         let text = obj.str().map_err(|e| not_json(path, e.to_string()))?;
         let number = text.to_str().map_err(|e| not_json(path, e.to_string()))?;
-        return number.parse().map(Value::Number).map_err(|e| not_json(path, e.to_string()));
+        return Ok(Json::Number(Cow::Owned(number.to_owned())));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         return serde_json::Number::from_f64(f.value())
-            .map(Value::Number)
+            .map(|n| Json::Number(Cow::Owned(n.to_string())))
             .ok_or_else(|| not_json(path, format!("{} is not a JSON number", f.value())));
     }
     if depth >= MAX_DEPTH {
         return Err(not_json(path, format!("nested more than {MAX_DEPTH} deep")));
     }
     if let Ok(dict) = obj.cast::<PyDict>() {
-        let mut map = serde_json::Map::with_capacity(dict.len());
+        let mut pairs = Vec::with_capacity(dict.len());
         for (key, item) in dict.iter() {
             let key = match py_to_json(&key, path, depth + 1)? {
-                Value::String(s) => s,
-                Value::Number(n) => n.to_string(),
-                Value::Bool(b) => b.to_string(),
-                Value::Null => "null".to_owned(),
+                Json::String(s) | Json::Number(s) => s,
+                Json::Bool(b) => Cow::Owned(b.to_string()),
+                Json::Null => Cow::Borrowed("null"),
                 _ => return Err(not_json(path, format!("a key of type {}", type_name(&key)))),
             };
             let len = path.len();
@@ -147,9 +151,9 @@ fn py_to_json(obj: &Bound<'_, PyAny>, path: &mut String, depth: usize) -> Result
             path.push_str(&key);
             let value = py_to_json(&item, path, depth + 1)?;
             path.truncate(len);
-            map.insert(key, value);
+            pairs.push((key, value));
         }
-        return Ok(Value::Object(map));
+        return Ok(crate::json::object(pairs));
     }
     let items: Vec<Bound<'_, PyAny>> = if let Ok(list) = obj.cast::<PyList>() {
         list.iter().collect()
@@ -165,7 +169,7 @@ fn py_to_json(obj: &Bound<'_, PyAny>, path: &mut String, depth: usize) -> Result
         array.push(py_to_json(item, path, depth + 1)?);
         path.truncate(len);
     }
-    Ok(Value::Array(array))
+    Ok(Json::Array(array))
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
@@ -281,40 +285,158 @@ impl Receipt {
     }
 }
 
-/// The state as {address: {"balance", "nonce", "code", "storage"}}, sorted: Python ints
-/// and bytes, or with `fixture` the hex strings of a fixture's `pre`.
-fn state_dict<'py>(py: Python<'py>, state: &WorldState, fixture: bool) -> PyResult<Bound<'py, PyDict>> {
-    let quantity = |v: &U256| -> PyResult<Bound<'py, PyAny>> {
-        if fixture {
-            Ok(PyString::new(py, &format!("{v:#x}")).into_any())
-        } else {
-            u256_to_py(py, v)
-        }
-    };
-    let mut addresses: Vec<_> = state.accounts.keys().collect();
-    addresses.sort_unstable();
-    let out = PyDict::new(py);
-    for address in addresses {
-        let acc = &state.accounts[address];
-        let entry = PyDict::new(py);
-        entry.set_item("balance", quantity(&acc.balance)?)?;
-        entry.set_item("nonce", quantity(&U256::from(acc.nonce))?)?;
-        let code = state.code(&acc.code_hash).map(|c| c.original_byte_slice()).unwrap_or_default();
-        if fixture {
-            entry.set_item("code", hex(code))?;
-        } else {
-            entry.set_item("code", PyBytes::new(py, code))?;
-        }
-        let storage = PyDict::new(py);
-        let mut slots: Vec<_> = acc.storage.iter().collect();
-        slots.sort_unstable();
-        for (k, v) in slots {
-            storage.set_item(quantity(k)?, quantity(v)?)?;
-        }
-        entry.set_item("storage", storage)?;
-        out.set_item(hex(address), entry)?;
+/// "0x" and lowercase hex, written on the stack (no heap string per address).
+fn hex_str<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
+    let mut buf = [0u8; 2 + 2 * 32];
+    if bytes.len() > 32 {
+        return PyString::new(py, &hex(bytes));
     }
-    Ok(out)
+    let out = &mut buf[..2 + 2 * bytes.len()];
+    out[..2].copy_from_slice(b"0x");
+    alloy_primitives::hex::encode_to_slice(bytes, &mut out[2..]).expect("twice the length");
+    PyString::new(py, std::str::from_utf8(out).expect("hex is ASCII"))
+}
+
+/// Builds the result's Python objects: the dict keys interned once, each code's bytes
+/// and each code hash's string made once per call (Python shares immutable objects).
+struct Converter<'py> {
+    py: Python<'py>,
+    keys: [Bound<'py, PyString>; 9],
+    codes: alloy_primitives::map::HashMap<B256, Bound<'py, PyAny>>,
+    hashes: alloy_primitives::map::HashMap<B256, Bound<'py, PyString>>,
+}
+
+const BALANCE: usize = 0;
+const NONCE: usize = 1;
+const CODE: usize = 2;
+const STORAGE: usize = 3;
+const CODE_HASH: usize = 4;
+const STORAGE_CLEARED: usize = 5;
+const DESTROYED: usize = 6;
+
+/// The cyclic garbage collector paused while a result is built: it would otherwise
+/// walk every young container again and again as hundreds of thousands of dicts are
+/// made (half the time of a big post-state), though none of them can form a cycle.
+struct GcPaused {
+    was_enabled: bool,
+}
+
+impl GcPaused {
+    fn new(_py: Python<'_>) -> GcPaused {
+        // SAFETY: called with the GIL held (the `Python` token).
+        GcPaused { was_enabled: unsafe { pyo3::ffi::PyGC_Disable() } == 1 }
+    }
+}
+
+impl Drop for GcPaused {
+    fn drop(&mut self) {
+        if self.was_enabled {
+            // SAFETY: the GIL is still held: the guard lives inside a `Converter` call.
+            unsafe { pyo3::ffi::PyGC_Enable() };
+        }
+    }
+}
+
+impl<'py> Converter<'py> {
+    fn new(py: Python<'py>) -> Self {
+        let names = ["balance", "nonce", "code", "storage", "code_hash", "storage_cleared", "destroyed", "", ""];
+        Converter {
+            py,
+            keys: names.map(|n| PyString::intern(py, n)),
+            codes: Default::default(),
+            hashes: Default::default(),
+        }
+    }
+
+    fn key(&self, which: usize) -> &Bound<'py, PyString> {
+        &self.keys[which]
+    }
+
+    fn code_hash(&mut self, hash: &B256) -> Bound<'py, PyString> {
+        let py = self.py;
+        self.hashes.entry(*hash).or_insert_with(|| hex_str(py, hash.as_slice())).clone()
+    }
+
+    /// A quantity as a Python int, or with `fixture` as a fixture's hex string.
+    fn quantity(&self, v: &U256, fixture: bool) -> PyResult<Bound<'py, PyAny>> {
+        if fixture {
+            Ok(PyString::new(self.py, &format!("{v:#x}")).into_any())
+        } else {
+            u256_to_py(self.py, v)
+        }
+    }
+
+    /// The state as {address: {"balance", "nonce", "code", "storage"}}, sorted: Python
+    /// ints and bytes, or with `fixture` the hex strings of a fixture's `pre`.
+    fn state(&mut self, state: &WorldState, fixture: bool) -> PyResult<Bound<'py, PyDict>> {
+        let py = self.py;
+        let _paused = GcPaused::new(py);
+        let mut addresses: Vec<_> = state.accounts.iter().collect();
+        addresses.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let out = PyDict::new(py);
+        for (address, acc) in addresses {
+            let entry = PyDict::new(py);
+            entry.set_item(self.key(BALANCE), self.quantity(&acc.balance, fixture)?)?;
+            entry.set_item(self.key(NONCE), self.quantity(&U256::from(acc.nonce), fixture)?)?;
+            let code = match self.codes.get(&acc.code_hash) {
+                Some(code) => code.clone(),
+                None => {
+                    let bytes = state.code(&acc.code_hash).map(|c| c.original_byte_slice()).unwrap_or_default();
+                    let code = if fixture { PyString::new(py, &hex(bytes)).into_any() } else { PyBytes::new(py, bytes).into_any() };
+                    self.codes.insert(acc.code_hash, code.clone());
+                    code
+                }
+            };
+            entry.set_item(self.key(CODE), code)?;
+            let storage = PyDict::new(py);
+            if !acc.storage.is_empty() {
+                let mut slots: Vec<_> = acc.storage.iter().collect();
+                slots.sort_unstable();
+                for (k, v) in slots {
+                    storage.set_item(self.quantity(k, fixture)?, self.quantity(v, fixture)?)?;
+                }
+            }
+            entry.set_item(self.key(STORAGE), storage)?;
+            out.set_item(hex_str(py, address.as_slice()), entry)?;
+        }
+        Ok(out)
+    }
+
+    /// Per transaction: {address: {"destroyed": True} or {"balance", "nonce",
+    /// "code_hash", "code" (bytes or None when unchanged), "storage_cleared", "storage"}}.
+    fn tx_changes(&mut self, all: &[crate::changes::TxChanges]) -> PyResult<Bound<'py, PyList>> {
+        let py = self.py;
+        let _paused = GcPaused::new(py);
+        let list = PyList::empty(py);
+        for changes in all {
+            let d = PyDict::new(py);
+            for (address, change) in &changes.accounts {
+                let entry = PyDict::new(py);
+                match change {
+                    AccountChange::Destroyed => entry.set_item(self.key(DESTROYED), true)?,
+                    AccountChange::Updated { balance, nonce, code_hash, code, storage_cleared, storage } => {
+                        entry.set_item(self.key(BALANCE), u256_to_py(py, balance)?)?;
+                        entry.set_item(self.key(NONCE), *nonce)?;
+                        let hash = self.code_hash(code_hash);
+                        entry.set_item(self.key(CODE_HASH), hash)?;
+                        match code {
+                            Some(c) => entry.set_item(self.key(CODE), PyBytes::new(py, c.original_byte_slice()))?,
+                            None => entry.set_item(self.key(CODE), py.None())?,
+                        }
+                        entry.set_item(self.key(STORAGE_CLEARED), *storage_cleared)?;
+                        let st = PyDict::new(py);
+                        for (k, v) in storage {
+                            st.set_item(u256_to_py(py, k)?, u256_to_py(py, v)?)?;
+                        }
+                        entry.set_item(self.key(STORAGE), st)?;
+                    }
+                }
+                d.set_item(hex_str(py, address.as_slice()), entry)?;
+            }
+            list.append(d)?;
+        }
+        Ok(list)
+    }
 }
 
 /// What `execute` returns. Picklable (a compact binary snapshot, see `snapshot`) and
@@ -352,7 +474,7 @@ impl BlockResult {
     /// The post-state in the shape of a fixture's `pre` (hex strings, ethereum/tests
     /// alloc), so that a result can be the pre-state of the next block.
     fn post_state_fixture<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        state_dict(py, &self.out.state, true)
+        Converter::new(py).state(&self.out.state, true)
     }
     #[getter]
     fn receipts(&self) -> Vec<Receipt> {
@@ -361,7 +483,7 @@ impl BlockResult {
     /// {address: {"balance": int, "nonce": int, "code": bytes, "storage": {int: int}}}
     #[getter]
     fn post_state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        state_dict(py, &self.out.state, false)
+        Converter::new(py).state(&self.out.state, false)
     }
     #[getter]
     fn state_root(&self) -> String {
@@ -388,34 +510,7 @@ impl BlockResult {
     /// "code_hash", "code" (bytes or None when unchanged), "storage_cleared", "storage"}}.
     #[getter]
     fn tx_changes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let list = PyList::empty(py);
-        for changes in &self.out.tx_changes {
-            let d = PyDict::new(py);
-            for (address, change) in &changes.accounts {
-                let entry = PyDict::new(py);
-                match change {
-                    AccountChange::Destroyed => entry.set_item("destroyed", true)?,
-                    AccountChange::Updated { balance, nonce, code_hash, code, storage_cleared, storage } => {
-                        entry.set_item("balance", u256_to_py(py, balance)?)?;
-                        entry.set_item("nonce", *nonce)?;
-                        entry.set_item("code_hash", hex(code_hash))?;
-                        match code {
-                            Some(c) => entry.set_item("code", PyBytes::new(py, c.original_byte_slice()))?,
-                            None => entry.set_item("code", py.None())?,
-                        }
-                        entry.set_item("storage_cleared", *storage_cleared)?;
-                        let st = PyDict::new(py);
-                        for (k, v) in storage {
-                            st.set_item(u256_to_py(py, k)?, u256_to_py(py, v)?)?;
-                        }
-                        entry.set_item("storage", st)?;
-                    }
-                }
-                d.set_item(hex(address), entry)?;
-            }
-            list.append(d)?;
-        }
-        Ok(list)
+        Converter::new(py).tx_changes(&self.out.tx_changes)
     }
     /// For each transaction, the lower transactions whose writes it read (parallel mode).
     #[getter]

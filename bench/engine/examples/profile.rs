@@ -32,7 +32,14 @@ fn main() {
     let threads: usize = args.get(3).map_or(2, |t| t.parse().expect("THREADS"));
     let runs: usize = args.get(4).map_or(10, |r| r.parse().expect("RUNS"));
     let json = std::fs::read(path).expect("readable fixture");
+    let mut parse = Vec::new();
+    for _ in 0..runs.min(5) {
+        let started = Instant::now();
+        std::hint::black_box(parse_fixture(&json).expect("a valid fixture"));
+        parse.push(started.elapsed().as_secs_f64() * 1e3);
+    }
     let block = parse_fixture(&json).expect("a valid fixture");
+    println!("parse ({} bytes): median {:.1} ms", json.len(), median(parse));
     let (mut engine, mut whole) = (Vec::new(), Vec::new());
     let mut phases = Vec::new();
     let cpu0 = cpu_seconds();
