@@ -101,6 +101,113 @@ pub fn receipts_root(receipts: &[TxReceipt], fork: Fork) -> B256 {
     })
 }
 
+/// The receipts trie built as receipts arrive in block order. Its keys, RLP-encoded
+/// indices, sort as 1, 2, …, 127, 0, 128, 129, …: only receipt 0 waits (for 127, or
+/// the end), so the trie's leaves can be added as execution produces them.
+pub struct ReceiptsTrie {
+    fork: Fork,
+    builder: alloy_trie::HashBuilder,
+    next: usize,
+    first: Option<Vec<u8>>,
+}
+
+impl ReceiptsTrie {
+    pub fn new(fork: Fork) -> ReceiptsTrie {
+        ReceiptsTrie { fork, builder: Default::default(), next: 0, first: None }
+    }
+
+    fn add(&mut self, index: usize, encoded: &[u8]) {
+        self.builder.add_leaf(alloy_trie::Nibbles::unpack(alloy_rlp::encode(index)), encoded);
+    }
+
+    /// Adds the next receipt of the block.
+    pub fn push(&mut self, receipt: &TxReceipt) {
+        use alloy_eips::eip2718::Encodable2718;
+        let encoded = receipt.envelope(self.fork).encoded_2718();
+        match self.next {
+            0 => self.first = Some(encoded),
+            index => {
+                self.add(index, &encoded);
+                if index == 127 {
+                    self.add_first();
+                }
+            }
+        }
+        self.next += 1;
+    }
+
+    fn add_first(&mut self) {
+        if let Some(first) = self.first.take() {
+            self.add(0, &first);
+        }
+    }
+
+    pub fn root(mut self) -> B256 {
+        self.add_first();
+        self.builder.root()
+    }
+}
+
+/// A receipts root (and every receipt's bloom) computed on the engine's pool while a
+/// sequential executor produces the receipts: the pool is idle then, and the root is
+/// ready, or nearly, when the last transaction is done.
+pub struct ReceiptsRootAlongside {
+    receipts: std::sync::mpsc::Sender<Vec<TxReceipt>>,
+    batch: Vec<TxReceipt>,
+    result: std::sync::mpsc::Receiver<(B256, Vec<Bloom>)>,
+}
+
+impl ReceiptsRootAlongside {
+    /// Blocks with fewer receipts than this are cheaper to finish at the end.
+    pub const FROM_RECEIPTS: usize = crate::trie::PARALLEL_FROM_LEAVES;
+    /// Receipts handed over together: waking the builder for each one costs the
+    /// executing thread a system call per transaction.
+    const BATCH: usize = 1024;
+
+    pub fn start(fork: Fork) -> ReceiptsRootAlongside {
+        let (receipts, incoming) = std::sync::mpsc::channel::<Vec<TxReceipt>>();
+        let (done, result) = std::sync::mpsc::channel();
+        crate::parallel::pool::spawn(move || {
+            let mut trie = ReceiptsTrie::new(fork);
+            let mut blooms = Vec::new();
+            for receipt in incoming.iter().flatten() {
+                blooms.push(receipt.bloom());
+                trie.push(&receipt);
+            }
+            // The executor may have stopped on an invalid transaction: nobody waits then.
+            let _ = done.send((trie.root(), blooms));
+        });
+        ReceiptsRootAlongside { receipts, batch: Vec::with_capacity(Self::BATCH), result }
+    }
+
+    pub fn push(&mut self, receipt: &TxReceipt) {
+        self.batch.push(receipt.clone());
+        if self.batch.len() == Self::BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(Self::BATCH));
+        // The builder only ends when the sender is dropped: the send cannot fail.
+        let _ = self.receipts.send(batch);
+    }
+
+    /// The root, once the builder has the last receipt; the blooms go to `receipts`.
+    pub fn finish(mut self, receipts: &[TxReceipt]) -> Option<B256> {
+        self.flush();
+        drop(self.receipts);
+        let (root, blooms) = self.result.recv().ok()?;
+        if blooms.len() != receipts.len() {
+            return None;
+        }
+        for (receipt, bloom) in receipts.iter().zip(blooms) {
+            let _ = receipt.logs_bloom.set(bloom);
+        }
+        Some(root)
+    }
+}
+
 /// The block's bloom; every receipt's own bloom is computed on the way (in parallel
 /// for a big block).
 pub fn block_bloom(receipts: &[TxReceipt]) -> Bloom {
@@ -123,4 +230,34 @@ pub fn logs_hash(receipts: &[TxReceipt]) -> B256 {
     let mut out = Vec::new();
     alloy_rlp::encode_list::<&Log, Log>(&logs, &mut out);
     keccak256(&out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receipt(i: usize) -> TxReceipt {
+        let log = Log::new_unchecked(Address::with_last_byte(i as u8), vec![B256::with_last_byte(7)], vec![i as u8].into());
+        TxReceipt::new((i % 4) as u8, i % 3 != 0, 21_000 + i as u64, 21_000 * (i as u64 + 1), vec![log], None)
+    }
+
+    #[test]
+    fn receipts_trie_in_block_order_gives_the_root() {
+        for n in [0, 1, 2, 126, 127, 128, 129, 255, 256, 300, 5_000] {
+            let receipts: Vec<TxReceipt> = (0..n).map(receipt).collect();
+            let mut trie = ReceiptsTrie::new(Fork::Cancun);
+            receipts.iter().for_each(|r| trie.push(r));
+            assert_eq!(trie.root(), receipts_root(&receipts, Fork::Cancun), "{n} receipts");
+        }
+    }
+
+    #[test]
+    fn receipts_root_alongside_gives_the_root_and_the_blooms() {
+        let receipts: Vec<TxReceipt> = (0..3_000).map(receipt).collect();
+        let mut alongside = ReceiptsRootAlongside::start(Fork::Cancun);
+        receipts.iter().for_each(|r| alongside.push(r));
+        let fresh: Vec<TxReceipt> = (0..3_000).map(receipt).collect();
+        assert_eq!(alongside.finish(&fresh), Some(receipts_root(&receipts, Fork::Cancun)));
+        assert!(fresh.iter().zip(&receipts).all(|(a, b)| a.logs_bloom.get() == Some(&b.bloom())));
+    }
 }

@@ -6,7 +6,7 @@ use crate::env::{GAS_PER_BLOB, MAX_BLOB_GAS_PER_BLOCK};
 use crate::errors::{InvalidTx, InvalidTxKind};
 use crate::fixture::{BlockFixture, Transaction};
 use crate::fork::Fork;
-use crate::receipts::{block_bloom, logs_hash, receipts_root, TxReceipt};
+use crate::receipts::{block_bloom, logs_hash, receipts_root, ReceiptsRootAlongside, TxReceipt};
 use crate::state::WorldState;
 use alloy_primitives::{Bloom, B256};
 
@@ -68,11 +68,14 @@ impl BlockOutput {
         state: WorldState,
         stats: Stats,
         dependencies: Vec<Vec<usize>>,
+        alongside: Option<ReceiptsRootAlongside>,
     ) -> BlockOutput {
         let started = std::time::Instant::now();
+        let receipts_root = alongside
+            .and_then(|pending| pending.finish(&receipts))
+            .unwrap_or_else(|| receipts_root(&receipts, fork));
         let state_root = state.state_root();
         let logs_bloom = block_bloom(&receipts);
-        let receipts_root = receipts_root(&receipts, fork);
         let logs_hash = logs_hash(&receipts);
         let mut stats = stats;
         stats.phases.root_ns = started.elapsed().as_nanos() as u64;

@@ -7,7 +7,7 @@ use crate::fixture::BlockFixture;
 use crate::result::{BlockBudget, BlockOutput, Phases, Stats};
 use crate::state::{BlockHashes, WorldState};
 use crate::changes::TxChanges;
-use crate::receipts::TxReceipt;
+use crate::receipts::{ReceiptsRootAlongside, TxReceipt};
 use crate::vm::{build_evm, receipt, transact};
 use revm::database_interface::WrapDatabaseRef;
 use std::sync::Arc;
@@ -32,7 +32,10 @@ pub fn execute_sequential_on(
     let started = Instant::now();
     let n = block.transactions.len();
     let done = Prefix { budget: BlockBudget::new(block), receipts: Vec::with_capacity(n), tx_changes: Vec::with_capacity(n) };
-    let (done, state) = execute_rest(block, state, done)?;
+    // The pool's threads are idle while one thread executes: they build the receipts
+    // trie as the receipts come.
+    let mut alongside = (n >= ReceiptsRootAlongside::FROM_RECEIPTS).then(|| ReceiptsRootAlongside::start(block.fork));
+    let (done, state) = execute_rest(block, state, done, alongside.as_mut())?;
     let elapsed_ns = started.elapsed().as_nanos() as u64;
     let stats = Stats {
         mode: "sequential",
@@ -43,7 +46,7 @@ pub fn execute_sequential_on(
         phases: Phases { execute_ns: elapsed_ns, ..Phases::default() },
         ..Stats::default()
     };
-    Ok(BlockOutput::new(block.fork, done.receipts, done.tx_changes, state, stats, vec![Vec::new(); n]))
+    Ok(BlockOutput::new(block.fork, done.receipts, done.tx_changes, state, stats, vec![Vec::new(); n], alongside))
 }
 
 /// The transactions of a block already executed, in order: their receipts and changes
@@ -56,8 +59,13 @@ pub struct Prefix {
 
 /// Executes the rest of the block — the transactions after `done` — in order on
 /// `state`, the state after `done`. Parallel mode comes here when it gives up on a
-/// block mid-way (parallel/mod.rs).
-pub fn execute_rest(block: &BlockFixture, state: WorldState, mut done: Prefix) -> Result<(Prefix, WorldState), EngineError> {
+/// block mid-way (parallel/mod.rs). Each receipt also goes to `alongside`, if given.
+pub fn execute_rest(
+    block: &BlockFixture,
+    state: WorldState,
+    mut done: Prefix,
+    mut alongside: Option<&mut ReceiptsRootAlongside>,
+) -> Result<(Prefix, WorldState), EngineError> {
     let cfg = cfg_env(block.fork, &block.header);
     let benv = block_env(block.fork, &block.header, &cfg);
     let mut evm = build_evm(WrapDatabaseRef(state), cfg, benv);
@@ -72,6 +80,9 @@ pub fn execute_rest(block: &BlockFixture, state: WorldState, mut done: Prefix) -
         let mut r = receipt(tx, &outcome.result, cumulative);
         if with_roots {
             r.post_state_root = Some(db.state_root());
+        }
+        if let Some(alongside) = alongside.as_deref_mut() {
+            alongside.push(&r);
         }
         done.receipts.push(r);
         done.tx_changes.push(outcome.changes);

@@ -271,7 +271,7 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize, may_giv
         // The committed prefix is final; the rest runs in order on the state after it.
         let prefix = crate::sequential::Prefix { budget, receipts, tx_changes: changes };
         let rest_started = Instant::now();
-        let (rest, state) = crate::sequential::execute_rest(block, state, prefix)?;
+        let (rest, state) = crate::sequential::execute_rest(block, state, prefix, None)?;
         execute_ns += rest_started.elapsed().as_nanos() as u64;
         dependencies.resize(n, Vec::new());
         let why = format!(
@@ -298,7 +298,7 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize, may_giv
         elapsed_ns,
         phases: Phases { execute_ns, commit_ns: elapsed_ns - execute_ns, ..Phases::default() },
     };
-    Ok(BlockOutput::new(block.fork, receipts, changes, state, stats, dependencies))
+    Ok(BlockOutput::new(block.fork, receipts, changes, state, stats, dependencies, None))
 }
 
 /// Validates incarnation `incarnation` of `tx` (a validation task, or the commit's last

@@ -54,3 +54,15 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
         Err(_) => f(), // no thread could be started: the same work on this one
     }
 }
+
+/// Starts `work` on the pool and returns at once. A panic inside it is caught (rayon
+/// would abort the process): `work` just ends, and whoever waits for it sees it gone.
+pub fn spawn(work: impl FnOnce() + Send + 'static) {
+    let work = move || {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+    };
+    match pool(cores()) {
+        Ok(pool) => pool.spawn(work),
+        Err(_) => work(),
+    }
+}
