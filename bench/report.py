@@ -344,8 +344,8 @@ def markdown(doc: dict) -> str:
     if generated:
         threads = o["threads"]
         lines += ["## Speedup by thread count, and end to end", "",
-                  f"End to end: `blockstm.execute()` from Python on the fixture's JSON bytes (parsing, "
-                  f"execution, roots, result objects). Threads above {m['cores']} oversubscribe the cores.", ""]
+                  f"End to end: `blockstm.execute()` from Python on the fixture's JSON bytes (parsing, set-up, "
+                  f"execution, roots; the result's Python objects are built on access, timed apart below). Threads above {m['cores']} oversubscribe the cores.", ""]
         header = ["Workload"] + [f"t={t}" for t in threads] + ["e2e sequential (ms)", "e2e parallel best (ms)",
                                                                "e2e speedup best"]
         rows = []

@@ -415,3 +415,15 @@ def test_watchdog_fires_only_for_an_overrunning_item(monkeypatch):
     assert done.wait(5.0)
     assert fired == [slow]
     assert not dog.disarm(slow)  # already handled
+
+
+def test_phases_profile_sums_the_engine_phases(gst, capsys):
+    from conformance import phases
+
+    assert phases.main(["--step", "20000", "--top", "2"]) == 0
+    out = capsys.readouterr().out
+    cases = int(out.split()[0])
+    assert cases >= 5, out
+    for name in ("fixtures built (Python)", "engine call", "parse", "set-up", "execution", "roots"):
+        assert name in out
+    assert out.count(" s  ") == 2  # the two slowest cases, listed
