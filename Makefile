@@ -16,7 +16,7 @@ ENGINE_THREADS ?=
 PYTEST_ARGS ?=
 GATE_OPTIONS = --workers $(WORKERS) $(if $(ENGINE_THREADS),--engine-threads $(ENGINE_THREADS))
 
-.PHONY: setup build gate test test-rust bench fuzz faults-build mutation clean
+.PHONY: setup build gate test test-rust bench fuzz faults-build mutation mutants-tool clean
 
 setup: build
 
@@ -73,5 +73,15 @@ faults-build: $(DEPS)
 mutation: $(DEPS)
 	$(PY) scripts/mutation.py --workers $(WORKERS) $(MUTATION_ARGS)
 
+# Generated mutants (cargo-mutants' edits of the engine, scripts/mutants.py): each built
+# and run against the gate's suites; report in .cache/mutation/generated/.
+# make mutation MUTATION_ARGS="--generated --sample 20 --seed 1"
+# make mutation MUTATION_ARGS="--generated --files src/parallel/lazy.rs --limit 300"
+# Listing needs cargo-mutants (make mutants-tool); a saved list (--mutants FILE) does not.
+CARGO_MUTANTS_VERSION = 27.1.0
+mutants-tool:
+	test -x .cache/tools/bin/cargo-mutants || \
+		cargo install cargo-mutants --version $(CARGO_MUTANTS_VERSION) --locked --root .cache/tools
+
 clean:
-	rm -rf $(VENV) engine/target engine/target-faults .cache
+	rm -rf $(VENV) engine/target engine/target-faults engine/target-mutants .cache

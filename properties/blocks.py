@@ -72,7 +72,7 @@ HOT_SLOTS = (0, 1, 2, 3)
 BLOB_GAS_PER_BLOB = 2**17
 MAX_BLOBS_PER_BLOCK = 6
 
-MODES = ("redeploy", "nonces", "coinbase", "storage", "calls", "create", "txtypes", "generic")
+MODES = ("redeploy", "nonces", "coinbase", "storage", "calls", "create", "txtypes", "boundaries", "generic")
 
 FORKS = {
     "redeploy": ("Cancun", "Shanghai"),
@@ -82,6 +82,7 @@ FORKS = {
     "calls": ("Cancun", "Shanghai", "London"),
     "create": ("Cancun", "Shanghai"),
     "txtypes": ("Cancun", "Shanghai", "Berlin"),
+    "boundaries": ("Cancun", "Shanghai", "London", "Berlin"),
     "generic": ("Cancun", "Shanghai", "Paris", "London"),
 }
 
@@ -101,6 +102,7 @@ STMT_WEIGHTS = {
     "create": dict(create=4, call=2, emit=2, selfdestruct=2, transfer=1, bump=1, halt=1, cond=1,
                    spin=1),
     "txtypes": dict(precompile=4, emit=3, tstore=2, sstore=1, call=1, bump=1, halt=1, spin=1),
+    "boundaries": dict(emit=2, bump=2, sstore=1, call=2, transfer=2, halt=1, cond=1, spin=1),
 }
 
 # Transaction kinds per mode.
@@ -113,10 +115,11 @@ TX_WEIGHTS = {
     "calls": dict(call=8, transfer=1),
     "create": dict(call=3, create=3, transfer=3, deploy=3, destroy=1),
     "txtypes": dict(call=5, transfer=2),
+    "boundaries": dict(transfer=4, call=4, create=1),
 }
 
 # One transaction in this many is invalid (one defect each).
-FAULT_ODDS = {"nonces": 16, "txtypes": 40, "generic": 80}
+FAULT_ODDS = {"nonces": 16, "txtypes": 40, "boundaries": 60, "generic": 80}
 
 ENV_OPS_ALL = ("CALLER", "CALLVALUE", "ORIGIN", "ADDRESS", "SELFBALANCE", "COINBASE", "GAS",
                "CALLDATASIZE", "RETURNDATASIZE", "NUMBER", "TIMESTAMP", "CHAINID", "GASPRICE",
@@ -515,6 +518,7 @@ class TxDraft:
 
 
 FAULTS_BY_MODE = {
+    "boundaries": ("nonce gap", "nonce replay", "fee cap below base fee", "priority above cap"),
     "nonces": ("nonce gap", "nonce replay"),
     "txtypes": ("fee cap below base fee", "insufficient funds", "gas above block",
                 "blob fee cap too low", "priority above cap"),
@@ -602,11 +606,11 @@ def draw_tx(draw, gen: Gen, senders: tuple[str, ...], base_fee: int, blob_base_f
     if gen.cancun and kind != "create" and gen.mode in ("txtypes", "generic"):
         types += ["blob"]
     tx_type = pick(draw, types)
-    tip = pick(draw, (1, 0, 2, 10))
+    tip = pick(draw, (0, 1, 0) if gen.mode == "boundaries" else (1, 0, 2, 10))
     if tx_type in ("legacy", "access"):
         fee: tuple = (tx_type, base_fee + tip)
     else:
-        max_fee = base_fee + pick(draw, (tip, tip + 5, 2 * base_fee + 10))
+        max_fee = base_fee + pick(draw, (tip, 0) if gen.mode == "boundaries" else (tip, tip + 5, 2 * base_fee + 10))
         fee = ("1559", max_fee, pick(draw, (tip, 0, max_fee)))
     access: tuple = ()
     if tx_type == "access" or (tx_type != "legacy" and draw(st.booleans())):
@@ -763,6 +767,9 @@ def scenarios(draw, mode: str, max_txs: int = 16) -> Scenario:
     if blob_count > MAX_BLOBS_PER_BLOCK:
         features.add("blob gas of the block exceeded")
 
+    if mode == "boundaries":
+        _balances_at_the_boundary(draw, pre, universe, drafts, transactions, features)
+
     coinbase_passive = not _coinbase_touched(specs, listings, drafts, initcodes)
 
     # the coinbase is an EOA, or a contract whose SELFBALANCE reads it
@@ -803,6 +810,53 @@ def scenarios(draw, mode: str, max_txs: int = 16) -> Scenario:
     }
     features.add(f"fork {fork}")
     return Scenario(mode, fixture, features)
+
+
+# How a sender's balance meets the up-front cost of its first transaction
+# (gas limit x fee cap + value + blob gas x blob fee cap): the check sequential
+# execution makes in revm and Block-STM defers for a lazy transfer to its commit.
+BOUNDARIES = ("exact", "exact", "one more", "one short", "gas used, not the limit")
+
+
+def upfront_cost(tx: dict[str, Any]) -> int:
+    price = int(tx.get("maxFeePerGas") or tx["gasPrice"], 16)
+    blob = len(tx.get("blobVersionedHashes", ())) * BLOB_GAS_PER_BLOB * int(tx.get("maxFeePerBlobGas", "0x0"), 16)
+    return int(tx["gasLimit"], 16) * price + int(tx["value"], 16) + blob
+
+
+def _balances_at_the_boundary(draw, pre: dict, universe: Universe, drafts: list[TxDraft],
+                              transactions: list[dict], features: set[str]) -> None:
+    """One sender of the pre-state gets a balance at a boundary of one of its
+    transactions' up-front cost: exactly it, one wei more or less, or enough for the gas
+    a transfer uses but not for its gas limit. At its first transaction the boundary is
+    exact (nothing was spent before it); at its last, the balance is the up-front cost
+    of every earlier one plus the last one's boundary, so the earlier ones stay valid
+    and the refunds of their unused gas decide the last (the check Block-STM moves to
+    the commit of a lazy transfer, and makes against values other transactions wrote).
+    The block may turn invalid; both modes must say where and why. The other senders
+    keep 10 ether."""
+    chains: dict[str, list[dict]] = {}
+    for d, tx in zip(drafts, transactions):
+        if d.sender in SENDERS:
+            chains.setdefault(d.sender, []).append(tx)
+    if not chains:
+        return
+    sender = pick(draw, sorted(chains))
+    chain = chains[sender]
+    at_last = len(chain) > 1 and draw(st.booleans())
+    target = chain[-1] if at_last else chain[0]
+    earlier = sum(upfront_cost(tx) for tx in chain[:-1]) if at_last else 0
+    cost = upfront_cost(target)
+    how = pick(draw, BOUNDARIES)
+    price = int(target.get("maxFeePerGas") or target["gasPrice"], 16)
+    margin = {"exact": 0, "one more": 1, "one short": -1,
+              "gas used, not the limit": -(int(target["gasLimit"], 16) - 21_000) * price}[how]
+    if how == "gas used, not the limit" and margin >= 0:
+        how, margin = "one short", -1  # a 21,000-gas transaction: no room between
+    account = pre[universe.hex(sender)]
+    # an account stays non-empty (EIP-7523): a nonce, or at least one wei
+    account["balance"] = hex(max(earlier + cost + margin, 0 if int(account["nonce"], 16) else 1))
+    features.add(f"sender balance: {how}, at its {'last' if at_last else 'first'} transaction")
 
 
 def _with_redeploy_episode(draw, gen: Gen, drafts: list[TxDraft], senders: tuple[str, ...],

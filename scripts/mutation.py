@@ -11,6 +11,7 @@ hooks themselves are broken. Writes .cache/mutation/report.json and report.md.
     python scripts/mutation.py --faults skip-validation,drop-wake-up --limit 300
     python scripts/mutation.py --build-only                     # make faults-build
     python scripts/mutation.py --suites api -- -k test_parallel  # a subset; extra pytest args
+    python scripts/mutation.py --generated --sample 20           # cargo-mutants' mutants instead
 """
 
 from __future__ import annotations
@@ -65,15 +66,16 @@ def build() -> float:
     return time.monotonic() - started
 
 
-def environment(fault: str | None, out: Path = OUT) -> dict[str, str]:
+def environment(fault: str | None, out: Path = OUT, site: Path = SITE) -> dict[str, str]:
     # Not the xdist worker variables of a pytest that runs this harness (tests/test_mutation.py
     # under `make test -n auto`): failure_log.py would take the suites for xdist workers.
     env = {k: v for k, v in os.environ.items()
            if k != "BLOCKSTM_FAULT" and not k.startswith("PYTEST_XDIST_") and k != "PYTEST_CURRENT_TEST"}
     if fault:
         env["BLOCKSTM_FAULT"] = fault
-    # SITE ahead of the venv's editable install; SCRIPTS for the failure_log plugin.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SITE), str(SCRIPTS), env.get("PYTHONPATH")) if p)
+    # The build under test ahead of the venv's editable install; SCRIPTS for the
+    # failure_log plugin.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(site), str(SCRIPTS), env.get("PYTHONPATH")) if p)
     # Counterexamples the properties find under a fault are not regressions of the engine.
     env["PROPERTIES_CORPUS"] = str(out / "counterexamples" / (fault or "baseline"))
     return env
@@ -108,7 +110,7 @@ def read_failures(log: Path) -> list[dict]:
 
 
 def run_suite(name: str, command: list[str], env: dict[str, str], deadline: float, workdir: Path,
-              stop_at_failure: bool) -> SuiteRun:
+              stop_at_failure: bool, cwd: Path = REPO) -> SuiteRun:
     """Runs one suite in its own process group, killed at the deadline or (when
     stop_at_failure) as soon as a test fails."""
     log, junit = workdir / f"{name}.failures.jsonl", workdir / f"{name}.xml"
@@ -117,7 +119,7 @@ def run_suite(name: str, command: list[str], env: dict[str, str], deadline: floa
     command = [*command, "-p", "failure_log", f"--junitxml={junit}"]
     started = time.monotonic()
     with open(workdir / f"{name}.log", "w") as output:
-        proc = subprocess.Popen(command, cwd=REPO, env=dict(env, MUTATION_FAILURE_LOG=str(log)),
+        proc = subprocess.Popen(command, cwd=cwd, env=dict(env, MUTATION_FAILURE_LOG=str(log)),
                                 stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         while (code := proc.poll()) is None and time.monotonic() < deadline:
             if stop_at_failure and read_failures(log):
@@ -202,17 +204,28 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def add_run_options(parser: argparse.ArgumentParser, order: tuple[str, ...], limit: float, what: str) -> None:
+    """The options of a run of the suites against each fault or mutant."""
+    parser.add_argument("--limit", type=float, default=limit, help=f"wall-clock seconds per {what}")
+    parser.add_argument("--suites", default=",".join(order), help="suites to run, in this order")
+    parser.add_argument("--workers", default=os.environ.get("WORKERS", "auto"), help="pytest-xdist workers")
+    parser.add_argument("--state-sample", type=int, default=2000, help="state-test sample size, as the gate")
+
+
 def passed_all(run: dict) -> bool:
     return all(suite["result"] == "passed" for suite in run["suites"])
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--generated" in argv:
+        # Generated mutants instead of the seeded faults: scripts/mutants.py.
+        import mutants
+
+        return mutants.main([a for a in argv if a != "--generated"])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--faults", default="", help="comma-separated fault names (default: all)")
-    parser.add_argument("--limit", type=float, default=DEFAULT_LIMIT_S, help="wall-clock seconds per fault")
-    parser.add_argument("--suites", default=",".join(ORDER), help="suites to run, in this order")
-    parser.add_argument("--workers", default=os.environ.get("WORKERS", "auto"), help="pytest-xdist workers")
-    parser.add_argument("--state-sample", type=int, default=2000, help="state-test sample size, as the gate")
+    add_run_options(parser, ORDER, DEFAULT_LIMIT_S, "fault")
     parser.add_argument("--no-build", action="store_true", help="reuse the faulted build in .cache/faults/site")
     parser.add_argument("--build-only", action="store_true", help="build and install the faulted engine, then stop")
     parser.add_argument("--skip-baseline", action="store_true", help="no baseline run (quick checks only)")

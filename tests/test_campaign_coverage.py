@@ -33,10 +33,12 @@ def finished(tmp_path: Path, examples: Counter, failures=(), *args: str) -> dict
 
 def test_every_target_reached(tmp_path):
     summary = finished(tmp_path, Counter({(p, m): 5 for p in PROPERTIES for m in MODES}))
-    assert summary["coverage"] == {"min_examples": 5, "targets": 24, "reached": 24, "failed_targets": 0, "short": []}
+    targets = len(PROPERTIES) * len(MODES)
+    assert summary["coverage"] == {"min_examples": 5, "targets": targets, "reached": targets, "failed_targets": 0,
+                                   "short": []}
     assert campaign.verdict(summary) == "ok" and campaign.exit_status(summary) == 0
     report = (tmp_path / "report.md").read_text()
-    assert "- coverage: 24 of 24 targets reached 5 examples\n" in report and "Not reached" not in report
+    assert f"- coverage: {targets} of {targets} targets reached 5 examples\n" in report and "Not reached" not in report
 
 
 def test_a_short_campaign_is_incomplete(tmp_path):
@@ -44,11 +46,13 @@ def test_a_short_campaign_is_incomplete(tmp_path):
     examples = Counter({("parallel_equals_sequential", m): 9 for m in MODES[:6]})
     summary = finished(tmp_path, examples)
     coverage = summary["coverage"]
-    assert (coverage["reached"], coverage["targets"], len(coverage["short"])) == (6, 24, 18)
+    targets = len(PROPERTIES) * len(MODES)
+    assert (coverage["reached"], coverage["targets"], len(coverage["short"])) == (6, targets, targets - 6)
     assert campaign.verdict(summary) == "INCOMPLETE" and campaign.exit_status(summary) == 2
     line = campaign.coverage_line(coverage)
-    assert line.startswith("coverage: 6 of 24 targets reached 5 examples (short: parallel_equals_sequential/txtypes 0")
-    assert line.endswith(", 12 more)")
+    assert line.startswith(f"coverage: 6 of {targets} targets reached 5 examples "
+                           f"(short: parallel_equals_sequential/{MODES[6]} 0")
+    assert line.endswith(f", {targets - 6 - 6} more)")
     report = (tmp_path / "report.md").read_text()
     assert report.startswith("# Fuzz campaign ") and ": INCOMPLETE\n" in report.splitlines()[0] + "\n"
     assert "## Not reached (fewer than 5 examples)" in report
@@ -62,7 +66,8 @@ def test_a_failure_outranks_coverage_and_its_target_is_not_judged(tmp_path):
     examples = Counter({(p, m): 5 for p in PROPERTIES for m in MODES})
     examples[("invariants", "nonces")] = 1
     summary = finished(tmp_path, examples, [failure], "--min-examples", "5")
-    assert summary["coverage"]["targets"] == 23 and summary["coverage"]["failed_targets"] == 1
+    assert summary["coverage"]["targets"] == len(PROPERTIES) * len(MODES) - 1
+    assert summary["coverage"]["failed_targets"] == 1
     assert summary["coverage"]["short"] == []
     assert campaign.verdict(summary) == "FAILED" and campaign.exit_status(summary) == 1
 
@@ -82,4 +87,4 @@ def test_a_real_short_campaign_exits_2(tmp_path):
                           cwd=REPO, capture_output=True, text=True, timeout=110)
     assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
     last = proc.stdout.strip().splitlines()[-1]
-    assert last.startswith("campaign INCOMPLETE: 0 failures, ") and "coverage: 0 of 8 targets reached 100000 examples" in last
+    assert last.startswith("campaign INCOMPLETE: 0 failures, ") and f"coverage: 0 of {len(MODES)} targets reached 100000 examples" in last

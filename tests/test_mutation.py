@@ -34,3 +34,26 @@ def test_two_seeded_faults_are_caught_by_the_parallel_tests(tmp_path):
         assert fault["caught"] and fault["suite"] == "api" and fault["seconds"] < LIMIT_S, fault
         assert all(test.startswith("tests/test_parallel.py::") for test in fault["tests"]), fault
     assert "| `skip-validation` | yes | api |" in (tmp_path / "report.md").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_generated_mutants_of_the_quick_slice_are_killed(tmp_path):
+    """The generated-mutant machinery (scripts/mutants.py) on its saved quick slice:
+    cargo-mutants' diffs applied to a snapshot, built, installed ahead of the normal
+    engine, and killed by the parallel tests. No cargo-mutants needed: the list is saved."""
+    quick = REPO / "scripts" / "mutants-quick.json"
+    names = [m["name"] for m in json.loads(quick.read_text())]
+    sources = {p: p.read_bytes() for p in (REPO / "engine" / "src").rglob("*.rs")}
+    command = [sys.executable, "scripts/mutants.py", "--mutants", str(quick), "--out", str(tmp_path),
+               "--suites", "api", "--limit", str(LIMIT_S), "--workers", "0", "--", "-k", "test_parallel"]
+    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=870)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert sorted(m["name"] for m in report["mutants"]) == sorted(names)
+    for mutant in report["mutants"]:
+        assert mutant["outcome"] == "killed" and mutant["suite"] == "api", mutant
+        assert all(test.startswith("tests/test_parallel.py::") for test in mutant["tests"]), mutant
+    assert f"**{len(names)} of {len(names)} viable mutants caught** (100%)" in (tmp_path / "report.md").read_text()
+    # The checkout is untouched: the mutants edited the snapshot only.
+    assert {p: p.read_bytes() for p in (REPO / "engine" / "src").rglob("*.rs")} == sources
