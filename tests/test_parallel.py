@@ -84,8 +84,18 @@ def check_parallel(fixture, repeats=REPEATS, threads=THREADS):
             par = execute_parallel(fixture, t)
             assert_same(seq, par)
             assert par.stats["mode"] == "parallel" and par.stats["fallback"] is None
+            assert_counts_are_sane(par.stats, len(fixture["transactions"]))
             runs.append(par)
     return seq, runs
+
+
+def assert_counts_are_sane(stats, n):
+    """Block-STM's counters relate to each other (and none wrapped around)."""
+    assert stats["executions"] == n + stats["reexecutions"], stats
+    assert stats["validation_failures"] <= stats["validations"] <= 4 * stats["executions"] * max(n, 1), stats
+    assert stats["reexecutions"] <= stats["validation_failures"] + stats["dependency_waits"], stats
+    assert stats["dependency_waits"] <= stats["executions"] * max(n, 1), stats
+    assert stats["lazy_transfers"] <= stats["executions"], stats
 
 
 def raw_transfers(n):
@@ -337,3 +347,56 @@ def test_stats_threads_are_the_workers_that_took_part():
     res = execute_parallel(fixture, 8)
     assert 1 <= res.stats["threads"] <= 3
     assert execute_parallel(fixture, 8, parallel_threshold=None).stats["threads"] == 1  # sequential path
+
+
+def test_default_path_boundaries_and_explicit_thresholds():
+    """The rules' edges: with two usable threads exactly 100 Mgas of gas limits is big
+    enough (one gas less is not), and 8 transactions are enough (7 are not); an explicit
+    threshold t sends blocks of fewer than t transactions to the sequential path, and
+    blocks of t or more to Block-STM."""
+    small = raw_transfers(20)
+
+    def with_gas(total):
+        per, rest = divmod(total, 20)
+        txs = [dict(t, gasLimit=hex(per + (rest if i == 0 else 0))) for i, t in enumerate(small["transactions"])]
+        return block(txs, pre=small["pre"], currentGasLimit=hex(200_000_000))
+
+    if min(2, os.cpu_count() or 1) == 2:
+        at = execute_parallel(with_gas(100_000_000), 2, parallel_threshold=None)
+        below = execute_parallel(with_gas(99_999_999), 2, parallel_threshold=None)
+        assert at.stats["mode"] == "parallel" and at.stats["fallback"] is None, at.stats
+        assert below.stats["mode"] == "sequential" and "gas" in below.stats["fallback"], below.stats
+        # The default threshold, 8 transactions: a big block of 8 runs Block-STM, of 7 does not.
+        for n, mode in ((8, "parallel"), (7, "sequential")):
+            few = block([dict(t, gasLimit=hex(15_000_000)) for t in small["transactions"][:n]], pre=small["pre"],
+                        currentGasLimit=hex(200_000_000))
+            res = execute_parallel(few, 2, parallel_threshold=None)
+            assert res.stats["mode"] == mode, (n, res.stats)
+            if mode == "sequential":
+                assert "below the parallel threshold of 8" in res.stats["fallback"], res.stats
+    for threshold, mode in ((21, "sequential"), (20, "parallel"), (19, "parallel"), (0, "parallel")):
+        res = execute_parallel(small, 2, parallel_threshold=threshold)
+        assert res.stats["mode"] == mode, (threshold, res.stats)
+        assert (res.stats["fallback"] is None) == (mode == "parallel"), (threshold, res.stats)
+        if mode == "sequential":
+            assert "below the parallel threshold of 21" in res.stats["fallback"]
+
+
+def test_the_default_path_keeps_going_on_a_block_with_a_few_conflicts():
+    """Give-up counts conflicts per 64 commits (more than 32: serial). A big block of
+    independent transfers with one cluster of six calls to a hot counter in each window
+    conflicts far less than that: Block-STM must finish it, not give up."""
+    counter = "0xc000000000000000000000000000000000000001"
+    n = 256
+    pre = {address(i): {"balance": hex(ETHER), "nonce": "0x0"} for i in range(n)}
+    pre[counter] = {"balance": "0x0", "nonce": "0x1", "code": COUNTER}
+    txs = [tx(sender=address(i), to=counter, gas=400_000) if i % 64 in range(20, 26)
+           else tx(sender=address(i), to=address(n + i), value=1, gas=400_000) for i in range(n)]
+    fixture = block(txs, pre=pre, currentGasLimit=hex(200_000_000))  # 102 Mgas of gas limits
+    seq = blockstm.execute(fixture)
+    for _ in range(3):
+        par = execute_parallel(fixture, 2, parallel_threshold=None)
+        assert_same(seq, par)
+        if min(2, os.cpu_count() or 1) == 2:
+            assert par.stats["mode"] == "parallel" and par.stats["fallback"] is None, par.stats
+        assert_counts_are_sane(par.stats, n)

@@ -112,3 +112,14 @@ def test_stats_keys_are_the_documented_ones():
     documented = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
     for res in (blockstm.execute(busy_block()), execute_parallel(busy_block(), 4)):
         assert set(res.stats) == set(blockstm.STATS_KEYS) == documented
+
+
+def test_phase_timers_add_up_in_both_modes():
+    """elapsed_ns is execute_ns + commit_ns (docs/engine.md); each phase of a block that
+    parses, sets up, executes and hashes something took some time."""
+    for res in (blockstm.execute(busy_block()), execute_parallel(busy_block(), 2)):
+        s = res.stats
+        assert s["elapsed_ns"] == s["execute_ns"] + s["commit_ns"], s
+        assert min(s["parse_ns"], s["setup_ns"], s["execute_ns"], s["root_ns"]) > 0, s
+        if s["mode"] == "sequential":
+            assert s["commit_ns"] == 0, s
