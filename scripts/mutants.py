@@ -265,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=OUT, help="directory of the report")
     p.add_argument("extra", nargs="*", help="extra pytest arguments (after --)")
     args = p.parse_args(argv)
+    # The suites run from the snapshot: a relative --out would put their logs there.
+    args.out = args.out.resolve()
 
     files = [f for f in args.files.split(",") if f]
     if args.mutants:

@@ -232,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT, help="directory of the report and the suites' logs")
     parser.add_argument("extra", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args(argv)
+    args.out = args.out.resolve()  # the suites' logs and JUnit files are named by it
 
     build_info = "reused"
     if not args.no_build:
