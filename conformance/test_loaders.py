@@ -329,13 +329,29 @@ def test_mainnet_blocks_convert(blocks_dir, rpc):
 def test_mainnet_fixtures_are_unchanged(blocks_dir):
     """blockstm.from_rpc gives, block for block, the fixture the loader gave before it
     moved into the wheel (conformance/mainnet_fixture_digests.json: sha256 of the
-    canonical JSON, recorded from conformance/mainnet.py at 90d688b)."""
+    canonical JSON, recorded from conformance/mainnet.py at 90d688b) — apart from the
+    block-level effect fields added since, which are checked against block.json here."""
+    from blockstm.rpc import fork_at_least
+
     expected = json.loads((Path(__file__).parent / "mainnet_fixture_digests.json").read_text())
     numbers = mainnet.list_blocks(blocks_dir)
     assert set(map(int, expected)) <= set(numbers)
+    effect_keys = ("parentBeaconBlockRoot", "withdrawals", "rewards", "ommers", "daoForkBlock")
     for number in numbers:
-        canonical = json.dumps(mainnet.load_block(blocks_dir, number).fixture(), sort_keys=True, separators=(",", ":"))
+        fixture = mainnet.load_block(blocks_dir, number).fixture()
+        effects = {k: fixture.pop(k) for k in effect_keys if k in fixture}
+        canonical = json.dumps(fixture, sort_keys=True, separators=(",", ":"))
         assert hashlib.sha256(canonical.encode()).hexdigest() == expected.get(str(number)), number
+        block = json.loads((Path(blocks_dir) / str(number) / "block.json").read_text())
+        fork = fixture["fork"]
+        assert effects.get("parentBeaconBlockRoot") == (block["parentBeaconBlockRoot"] if fork_at_least(fork, "Cancun") else None)
+        if fork_at_least(fork, "Shanghai"):
+            assert [w["amount"] for w in effects["withdrawals"]] == [w["amount"] for w in block["withdrawals"]]
+        else:
+            assert "withdrawals" not in effects
+        # Before Paris: the block reward, unless uncles whose headers we lack would make it wrong.
+        assert effects.get("rewards", False) == (not fork_at_least(fork, "Paris") and not block.get("uncles")), number
+        assert "daoForkBlock" not in effects  # 1,920,000 is not among the blocks
 
 
 def test_mainnet_known_blocks(blocks_dir):

@@ -56,11 +56,12 @@ pub enum InvalidTxKind {
     TooManyBlobs,
     BlobBlockGasExhausted,
     BlobVersionNotSupported,
+    InvalidSignature,
     Other,
 }
 
 impl InvalidTxKind {
-    pub const ALL: [InvalidTxKind; 24] = [
+    pub const ALL: [InvalidTxKind; 25] = [
         InvalidTxKind::NonceTooLow,
         InvalidTxKind::NonceTooHigh,
         InvalidTxKind::NonceOverflow,
@@ -84,6 +85,7 @@ impl InvalidTxKind {
         InvalidTxKind::TooManyBlobs,
         InvalidTxKind::BlobBlockGasExhausted,
         InvalidTxKind::BlobVersionNotSupported,
+        InvalidTxKind::InvalidSignature,
         InvalidTxKind::Other,
     ];
 
@@ -112,6 +114,7 @@ impl InvalidTxKind {
             InvalidTxKind::TooManyBlobs => "too_many_blobs",
             InvalidTxKind::BlobBlockGasExhausted => "blob_block_gas_exhausted",
             InvalidTxKind::BlobVersionNotSupported => "blob_version_not_supported",
+            InvalidTxKind::InvalidSignature => "invalid_signature",
             InvalidTxKind::Other => "other",
         }
     }

@@ -2,6 +2,7 @@
 //! naming its JSON path. Parsing happens here, in Rust, so a 50,000-transaction block
 //! never crawls through Python objects.
 
+use crate::block_effects::{BlockEffects, Ommer};
 use crate::errors::FixtureError;
 use crate::fork::{Fork, FORK_NAMES};
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
@@ -44,15 +45,21 @@ pub struct Transaction {
     pub fee_overflow: bool,
     /// The EIP-2718 type: it decides the receipt's encoding.
     pub tx_type: u8,
+    /// A signed transaction whose signature recovers no sender (or breaks the fork's
+    /// rules): the block is invalid at this transaction (`invalid_signature`).
+    pub signature_error: Option<String>,
 }
 
 #[derive(Clone, Debug)]
 pub struct BlockFixture {
     pub fork: Fork,
     pub header: BlockHeader,
-    pub pre: Vec<(Address, PreAccount)>,
+    /// None: the block runs on a previous result's post-state (a chain).
+    pub pre: Option<Vec<(Address, PreAccount)>>,
     pub transactions: Vec<Transaction>,
     pub block_hashes: HashMap<u64, B256>,
+    /// What the protocol does around the transactions (block_effects.rs).
+    pub effects: BlockEffects,
 }
 
 /// Parses a fixture from JSON text.
@@ -108,7 +115,7 @@ pub fn from_json(value: &Json<'_>) -> Result<BlockFixture, FixtureError> {
         )
     })?;
     let header = parse_env(required(root, root_path, "env")?, fork)?;
-    let pre = parse_pre(required(root, root_path, "pre")?)?;
+    let pre = optional(root, "pre").map(parse_pre).transpose()?;
     let txs_path = root_path.key("transactions");
     let txs_value = required(root, root_path, "transactions")?;
     let txs = txs_value.as_array().ok_or_else(|| type_error(txs_path, "a list", txs_value))?;
@@ -120,14 +127,97 @@ pub fn from_json(value: &Json<'_>) -> Result<BlockFixture, FixtureError> {
         None | Some(Json::Null) => HashMap::new(),
         Some(v) => parse_block_hashes(v)?,
     };
+    let effects = parse_effects(root, fork, &header)?;
     for (key, _) in root {
-        if !matches!(key.as_ref(), "fork" | "env" | "pre" | "transactions" | "blockHashes")
-            && !key.starts_with('_')
-        {
+        if !TOP_FIELDS.contains(&key.as_ref()) && !key.starts_with('_') {
             return Err(FixtureError::new(key.as_ref(), "unknown field (private fields start with '_')"));
         }
     }
-    Ok(BlockFixture { fork, header, pre, transactions, block_hashes })
+    Ok(BlockFixture { fork, header, pre, transactions, block_hashes, effects })
+}
+
+const TOP_FIELDS: [&str; 10] = [
+    "fork",
+    "env",
+    "pre",
+    "transactions",
+    "blockHashes",
+    "parentBeaconBlockRoot",
+    "daoForkBlock",
+    "rewards",
+    "ommers",
+    "withdrawals",
+];
+
+/// The block-level effects' fields, each checked against the fork that has it.
+fn parse_effects(root: Pairs<'_, '_>, fork: Fork, header: &BlockHeader) -> Result<BlockEffects, FixtureError> {
+    let root_path = Path::Root;
+    let flag = |key: &str| -> Result<bool, FixtureError> {
+        match optional(root, key) {
+            None => Ok(false),
+            Some(Json::Bool(b)) => Ok(*b),
+            Some(v) => Err(type_error(root_path.key(key), "true or false", v)),
+        }
+    };
+    let dao_fork = flag("daoForkBlock")?;
+    let rewards = flag("rewards")?;
+    let parent_beacon_block_root = optional(root, "parentBeaconBlockRoot")
+        .map(|v| parse_b256(v, root_path.key("parentBeaconBlockRoot")))
+        .transpose()?;
+    if parent_beacon_block_root.is_some() && fork < Fork::Cancun {
+        return Err(error(root_path.key("parentBeaconBlockRoot"), format!("the beacon-root system call starts at Cancun, not {}", fork.name())));
+    }
+    let mut ommers = Vec::new();
+    if let Some(list) = optional(root, "ommers") {
+        let path = root_path.key("ommers");
+        let items = as_array(list, path)?;
+        if !items.is_empty() && !rewards {
+            return Err(error(path, "ommers are paid only with \"rewards\": true"));
+        }
+        let number = u64::try_from(header.number).unwrap_or(u64::MAX);
+        for (i, item) in items.iter().enumerate() {
+            let ipath = path.index(i);
+            let obj = as_object(item, ipath)?;
+            for (k, _) in obj {
+                if !matches!(k.as_ref(), "coinbase" | "number") {
+                    return Err(error(ipath.key(k), "unknown field"));
+                }
+            }
+            let coinbase = parse_address(required(obj, ipath, "coinbase")?, ipath.key("coinbase"))?;
+            let ommer_number = parse_u64(required(obj, ipath, "number")?, ipath.key("number"))?;
+            if ommer_number >= number || number - ommer_number > 7 {
+                return Err(error(ipath.key("number"), format!("an ommer of block {number} is 1 to 7 blocks older, not block {ommer_number}")));
+            }
+            ommers.push(Ommer { coinbase, number: ommer_number });
+        }
+    }
+    let withdrawals = match optional(root, "withdrawals") {
+        None => None,
+        Some(list) => {
+            let path = root_path.key("withdrawals");
+            if fork < Fork::Shanghai {
+                return Err(error(path, format!("withdrawals start at Shanghai, not {}", fork.name())));
+            }
+            let mut out = Vec::new();
+            for (i, item) in as_array(list, path)?.iter().enumerate() {
+                let ipath = path.index(i);
+                let obj = as_object(item, ipath)?;
+                for (k, _) in obj {
+                    if !matches!(k.as_ref(), "index" | "validatorIndex" | "address" | "amount") {
+                        return Err(error(ipath.key(k), "unknown field"));
+                    }
+                }
+                out.push(alloy_eips::eip4895::Withdrawal {
+                    index: parse_u64(required(obj, ipath, "index")?, ipath.key("index"))?,
+                    validator_index: parse_u64(required(obj, ipath, "validatorIndex")?, ipath.key("validatorIndex"))?,
+                    address: parse_address(required(obj, ipath, "address")?, ipath.key("address"))?,
+                    amount: parse_u64(required(obj, ipath, "amount")?, ipath.key("amount"))?,
+                });
+            }
+            Some(out)
+        }
+    };
+    Ok(BlockEffects { parent_beacon_block_root, dao_fork, rewards, ommers, withdrawals })
 }
 
 fn parse_env(value: &Json<'_>, fork: Fork) -> Result<BlockHeader, FixtureError> {
@@ -215,7 +305,7 @@ fn parse_pre(value: &Json<'_>) -> Result<Vec<(Address, PreAccount)>, FixtureErro
     Ok(accounts)
 }
 
-const TX_FIELDS: [&str; 15] = [
+const TX_FIELDS: [&str; 19] = [
     "sender",
     "secretKey",
     "to",
@@ -231,20 +321,28 @@ const TX_FIELDS: [&str; 15] = [
     "maxFeePerBlobGas",
     "type",
     "chainId",
+    "v",
+    "r",
+    "s",
+    "yParity",
 ];
 
-fn parse_transaction(value: &Json<'_>, path: Path<'_>, _fork: Fork) -> Result<Transaction, FixtureError> {
+fn parse_transaction(value: &Json<'_>, path: Path<'_>, fork: Fork) -> Result<Transaction, FixtureError> {
     let obj = as_object(value, path)?;
     for (k, _) in obj {
         if !TX_FIELDS.contains(&k.as_ref()) && !k.starts_with('_') {
             return Err(error(path.key(k), "unknown field"));
         }
     }
+    let signature = parse_signature(obj, path)?;
     let caller = match (optional(obj, "sender"), optional(obj, "secretKey")) {
-        (Some(s), _) => parse_address(s, path.key("sender"))?,
-        (None, Some(k)) => sender_of_secret_key(&parse_b256(k, path.key("secretKey"))?)
-            .ok_or_else(|| error(path.key("secretKey"), "not a valid secp256k1 secret key"))?,
-        (None, None) => return Err(error(path.key("sender"), "missing field (give sender or secretKey)")),
+        (Some(s), _) => Some(parse_address(s, path.key("sender"))?),
+        (None, Some(k)) => Some(
+            sender_of_secret_key(&parse_b256(k, path.key("secretKey"))?)
+                .ok_or_else(|| error(path.key("secretKey"), "not a valid secp256k1 secret key"))?,
+        ),
+        (None, None) if signature.is_some() => None, // recovered below
+        (None, None) => return Err(error(path.key("sender"), "missing field (give sender, secretKey or the signature v, r, s)")),
     };
     let kind = match optional(obj, "to") {
         None => TxKind::Create,
@@ -287,7 +385,7 @@ fn parse_transaction(value: &Json<'_>, path: Path<'_>, _fork: Fork) -> Result<Tr
         })
         .transpose()?;
     // An explicit null means "no chain id" (a pre-EIP-155 legacy transaction).
-    let chain_id = match get(obj, "chainId") {
+    let mut chain_id = match get(obj, "chainId") {
         Some(Json::Null) => None,
         Some(v) => Some(parse_u64(v, path.key("chainId"))?),
         None => Some(1),
@@ -305,9 +403,13 @@ fn parse_transaction(value: &Json<'_>, path: Path<'_>, _fork: Fork) -> Result<Tr
         None if access_list.is_some() => 1,
         None => 0,
     };
+    // A signed legacy transaction carries its chain id in `v` (EIP-155).
+    if let (Some(sig), 0, None) = (&signature, tx_type, get(obj, "chainId")) {
+        chain_id = crate::signature::legacy_chain_id(sig.v);
+    }
     let env = TxEnv {
         tx_type,
-        caller,
+        caller: caller.unwrap_or_default(),
         gas_limit,
         gas_price,
         kind,
@@ -321,7 +423,31 @@ fn parse_transaction(value: &Json<'_>, path: Path<'_>, _fork: Fork) -> Result<Tr
         max_fee_per_blob_gas: max_fee_per_blob_gas.unwrap_or_default(),
         ..TxEnv::default()
     };
-    Ok(Transaction { env, tx_type, fee_overflow })
+    let mut tx = Transaction { env, tx_type, fee_overflow, signature_error: None };
+    if let (None, Some(sig)) = (caller, signature) {
+        match crate::signature::recover_sender(&tx, &sig, fork) {
+            Ok(sender) => tx.env.caller = sender,
+            Err(why) => tx.signature_error = Some(why),
+        }
+    }
+    Ok(tx)
+}
+
+/// `v`, `r`, `s` (or `yParity` for `v`), all or none.
+fn parse_signature(obj: Pairs<'_, '_>, path: Path<'_>) -> Result<Option<crate::signature::Signature>, FixtureError> {
+    let (r, s) = (optional(obj, "r"), optional(obj, "s"));
+    let v = optional(obj, "v").map(|v| (v, "v")).or_else(|| optional(obj, "yParity").map(|v| (v, "yParity")));
+    match (v, r, s) {
+        (None, None, None) => Ok(None),
+        (Some((v, v_key)), Some(r), Some(s)) => Ok(Some(crate::signature::Signature {
+            v: parse_u256(v, path.key(v_key))?,
+            r: parse_u256(r, path.key("r"))?,
+            s: parse_u256(s, path.key("s"))?,
+        })),
+        (None, _, _) => Err(error(path.key("v"), "missing field (a signature has v or yParity, r and s)")),
+        (_, None, _) => Err(error(path.key("r"), "missing field (a signature has v or yParity, r and s)")),
+        (_, _, None) => Err(error(path.key("s"), "missing field (a signature has v or yParity, r and s)")),
+    }
 }
 
 fn parse_access_list(value: &Json<'_>, path: Path<'_>) -> Result<AccessList, FixtureError> {

@@ -2,10 +2,14 @@
 //!
 //! A block flows: JSON fixture (`fixture`) → revm environments (`env`) → an executor
 //! (`sequential`, or `parallel`) running transactions through `vm` → per-transaction
-//! `changes` applied to a `state` → receipts and roots (`receipts`, `result`).
+//! `changes` applied to a `state` → receipts and roots (`receipts`, `result`). The
+//! protocol's own changes around the transactions (rewards, withdrawals, system calls)
+//! are `block_effects`.
 
+pub mod block_effects;
 pub mod changes;
 pub mod constantinople;
+pub mod dao;
 pub mod eip7610;
 pub mod env;
 pub mod errors;
@@ -19,6 +23,7 @@ pub mod python;
 pub mod receipts;
 pub mod result;
 pub mod sequential;
+pub mod signature;
 pub mod state;
 pub mod trie;
 pub mod vm;
@@ -35,23 +40,29 @@ pub enum Mode {
     Parallel { threads: Option<usize>, threshold: Option<usize> },
 }
 
-/// Parses a JSON block fixture and executes it.
-pub fn execute_block(json: &[u8], mode: Mode) -> Result<BlockOutput, EngineError> {
+/// Parses a JSON block fixture and executes it, on `parent` (a previous block's
+/// post-state) if the fixture has no `pre`.
+pub fn execute_block(json: &[u8], mode: Mode, parent: Option<&state::WorldState>) -> Result<BlockOutput, EngineError> {
     let started = std::time::Instant::now();
     let tree = json::Json::parse(json).map_err(|e| errors::FixtureError::new("", format!("invalid JSON: {e}")))?;
-    execute_json(&tree, mode, started)
+    execute_json(&tree, mode, started, parent)
 }
 
 /// Executes a fixture already decoded into a JSON tree (`started`: when decoding
 /// began, for `stats["parse_ns"]`).
-pub fn execute_json(tree: &json::Json<'_>, mode: Mode, started: std::time::Instant) -> Result<BlockOutput, EngineError> {
+pub fn execute_json(
+    tree: &json::Json<'_>,
+    mode: Mode,
+    started: std::time::Instant,
+    parent: Option<&state::WorldState>,
+) -> Result<BlockOutput, EngineError> {
     #[cfg(feature = "faults")]
     faults::check_selection()?;
     let block = fixture::from_json(tree)?;
     let parse_ns = started.elapsed().as_nanos() as u64;
     let mut out = match mode {
-        Mode::Sequential => sequential::execute_sequential(&block),
-        Mode::Parallel { threads, threshold } => parallel::execute_parallel(&block, threads, threshold),
+        Mode::Sequential => sequential::execute_sequential(&block, parent),
+        Mode::Parallel { threads, threshold } => parallel::execute_parallel(&block, threads, threshold, parent),
     }?;
     out.stats.phases.parse_ns = parse_ns;
     Ok(out)

@@ -69,14 +69,17 @@ pub fn guarded<T>(f: impl FnOnce() -> Result<T, EngineError>) -> Result<T, Engin
 }
 
 #[pyfunction]
-#[pyo3(signature = (payload, mode="sequential", threads=None, parallel_threshold=None))]
+#[pyo3(signature = (payload, mode="sequential", threads=None, parallel_threshold=None, pre_state=None))]
 fn execute(
     py: Python<'_>,
     payload: &Bound<'_, PyAny>,
     mode: &str,
     threads: Option<usize>,
     parallel_threshold: Option<usize>,
+    pre_state: Option<&Bound<'_, BlockResult>>,
 ) -> PyResult<BlockResult> {
+    // A chain: the block runs on a previous result's post-state, read in place.
+    let parent = pre_state.map(|r| &r.get().out.state);
     let mode = match mode {
         "sequential" => Mode::Sequential,
         "parallel" => Mode::Parallel { threads, threshold: parallel_threshold },
@@ -87,7 +90,7 @@ fn execute(
         // between (json.dumps of a gigagas block costs more than executing it).
         let started = std::time::Instant::now();
         let value = py_to_json(dict.as_any(), &mut String::new(), 0).map_err(|e| raise(py, EngineError::Fixture(e)))?;
-        py.detach(move || guarded(|| crate::execute_json(&value, mode, started)))
+        py.detach(move || guarded(|| crate::execute_json(&value, mode, started, parent)))
     } else {
         let bytes: Vec<u8> = if let Ok(s) = payload.cast::<PyString>() {
             s.to_str()?.as_bytes().to_vec()
@@ -96,7 +99,7 @@ fn execute(
         } else {
             return Err(PyTypeError::new_err("payload must be a dict, str or bytes"));
         };
-        py.detach(move || guarded(|| execute_block(&bytes, mode)))
+        py.detach(move || guarded(|| execute_block(&bytes, mode, parent)))
     };
     match outcome {
         Ok(out) => Ok(BlockResult { out }),
@@ -512,6 +515,22 @@ impl BlockResult {
     fn tx_changes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         Converter::new(py).tx_changes(&self.out.tx_changes)
     }
+    /// The block-level effects applied, in protocol order: [{"effect": "dao_fork" |
+    /// "beacon_root" | "rewards" | "withdrawals", "changes": {address: …}}], the changes
+    /// in `tx_changes`' shape. Empty for a block without them (a state test's).
+    #[getter]
+    fn block_effects<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let changes: Vec<_> = self.out.effects.iter().map(|e| e.changes.clone()).collect();
+        let dicts = Converter::new(py).tx_changes(&changes)?;
+        let list = PyList::empty(py);
+        for (effect, changes) in self.out.effects.iter().zip(dicts.iter()) {
+            let d = PyDict::new(py);
+            d.set_item("effect", effect.effect.name())?;
+            d.set_item("changes", changes)?;
+            list.append(d)?;
+        }
+        Ok(list)
+    }
     /// For each transaction, the lower transactions whose writes it read (parallel mode).
     #[getter]
     fn dependencies(&self) -> Vec<Vec<usize>> {
@@ -563,7 +582,9 @@ mod snapshot {
     use crate::state::{bytecode_of, Account, Contracts};
     use alloy_primitives::{Address, Bytes, LogData, B256};
 
-    const VERSION: u8 = 1;
+    use crate::block_effects::{BlockEffect, Effect};
+
+    const VERSION: u8 = 2;
 
     struct W(Vec<u8>);
 
@@ -645,6 +666,35 @@ mod snapshot {
         }
     }
 
+    fn write_changes(w: &mut W, changes: &TxChanges) {
+        w.len(changes.accounts.len());
+        for (address, change) in &changes.accounts {
+            w.raw(address.as_slice());
+            match change {
+                AccountChange::Destroyed => w.u8(0),
+                AccountChange::Updated { balance, nonce, code_hash, code, storage_cleared, storage } => {
+                    w.u8(1);
+                    w.u256(balance);
+                    w.u64(*nonce);
+                    w.raw(code_hash.as_slice());
+                    match code {
+                        Some(c) => {
+                            w.u8(1);
+                            w.bytes(c.original_byte_slice());
+                        }
+                        None => w.u8(0),
+                    }
+                    w.u8(*storage_cleared as u8);
+                    w.len(storage.len());
+                    for (k, v) in storage {
+                        w.u256(k);
+                        w.u256(v);
+                    }
+                }
+            }
+        }
+    }
+
     pub fn encode(out: &BlockOutput) -> Vec<u8> {
         let mut w = W(Vec::new());
         w.u8(VERSION);
@@ -681,32 +731,12 @@ mod snapshot {
         }
         w.len(out.tx_changes.len());
         for changes in &out.tx_changes {
-            w.len(changes.accounts.len());
-            for (address, change) in &changes.accounts {
-                w.raw(address.as_slice());
-                match change {
-                    AccountChange::Destroyed => w.u8(0),
-                    AccountChange::Updated { balance, nonce, code_hash, code, storage_cleared, storage } => {
-                        w.u8(1);
-                        w.u256(balance);
-                        w.u64(*nonce);
-                        w.raw(code_hash.as_slice());
-                        match code {
-                            Some(c) => {
-                                w.u8(1);
-                                w.bytes(c.original_byte_slice());
-                            }
-                            None => w.u8(0),
-                        }
-                        w.u8(*storage_cleared as u8);
-                        w.len(storage.len());
-                        for (k, v) in storage {
-                            w.u256(k);
-                            w.u256(v);
-                        }
-                    }
-                }
-            }
+            write_changes(&mut w, changes);
+        }
+        w.len(out.effects.len());
+        for effect in &out.effects {
+            w.u8(effect.effect as u8);
+            write_changes(&mut w, &effect.changes);
         }
         let state = &out.state;
         let mut addresses: Vec<_> = state.accounts.keys().collect();
@@ -762,6 +792,26 @@ mod snapshot {
         w.0
     }
 
+    fn read_changes(r: &mut R<'_>) -> Res<TxChanges> {
+        let mut accounts = Vec::new();
+        for _ in 0..r.len()? {
+            let address = r.address()?;
+            let change = if r.flag()? {
+                let balance = r.u256()?;
+                let nonce = r.u64()?;
+                let code_hash = r.b256()?;
+                let code = if r.flag()? { Some(bytecode_of(&Bytes::copy_from_slice(r.bytes()?))) } else { None };
+                let storage_cleared = r.flag()?;
+                let storage = (0..r.len()?).map(|_| Ok((r.u256()?, r.u256()?))).collect::<Res<Vec<_>>>()?;
+                AccountChange::Updated { balance, nonce, code_hash, code, storage_cleared, storage }
+            } else {
+                AccountChange::Destroyed
+            };
+            accounts.push((address, change));
+        }
+        Ok(TxChanges { accounts })
+    }
+
     pub fn decode(buf: &[u8]) -> Res<BlockOutput> {
         let mut r = R { buf, pos: 0 };
         let version = r.u8()?;
@@ -789,25 +839,11 @@ mod snapshot {
             receipt.post_state_root = post_state_root;
             receipts.push(receipt);
         }
-        let mut tx_changes = Vec::new();
+        let tx_changes = (0..r.len()?).map(|_| read_changes(&mut r)).collect::<Res<Vec<_>>>()?;
+        let mut effects = Vec::new();
         for _ in 0..r.len()? {
-            let mut accounts = Vec::new();
-            for _ in 0..r.len()? {
-                let address = r.address()?;
-                let change = if r.flag()? {
-                    let balance = r.u256()?;
-                    let nonce = r.u64()?;
-                    let code_hash = r.b256()?;
-                    let code = if r.flag()? { Some(bytecode_of(&Bytes::copy_from_slice(r.bytes()?))) } else { None };
-                    let storage_cleared = r.flag()?;
-                    let storage = (0..r.len()?).map(|_| Ok((r.u256()?, r.u256()?))).collect::<Res<Vec<_>>>()?;
-                    AccountChange::Updated { balance, nonce, code_hash, code, storage_cleared, storage }
-                } else {
-                    AccountChange::Destroyed
-                };
-                accounts.push((address, change));
-            }
-            tx_changes.push(TxChanges { accounts });
+            let effect = *Effect::ALL.get(r.u8()? as usize).ok_or("bad block effect")?;
+            effects.push(BlockEffect { effect, changes: read_changes(&mut r)? });
         }
         let mut state = WorldState::default();
         for _ in 0..r.len()? {
@@ -870,6 +906,7 @@ mod snapshot {
             logs_hash,
             stats,
             dependencies,
+            effects,
         })
     }
 }

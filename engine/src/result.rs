@@ -1,6 +1,7 @@
 //! What executing a block produces, whatever the mode, and the block-level rules
 //! (gas and blob-gas budgets) that only a prefix of the block can decide.
 
+use crate::block_effects::BlockEffect;
 use crate::changes::TxChanges;
 use crate::env::{GAS_PER_BLOB, MAX_BLOB_GAS_PER_BLOCK};
 use crate::errors::{InvalidTx, InvalidTxKind};
@@ -35,14 +36,16 @@ pub struct Stats {
 pub struct Phases {
     /// JSON → a typed block.
     pub parse_ns: u64,
-    /// The pre-state's world state (accounts, code analysed).
+    /// The pre-state's world state (accounts, code analysed) and the block-level
+    /// effects before the transactions (DAO drain, beacon-root call).
     pub setup_ns: u64,
     /// Transactions executed (parallel: the workers, until the last transaction is committed).
     pub execute_ns: u64,
     /// What follows execution inside `elapsed_ns` (parallel: the committed changes
     /// applied to the state once the workers stop; sequential: zero, it applies as it goes).
     pub commit_ns: u64,
-    /// State root, receipts root, logs bloom and logs hash.
+    /// The block-level effects after the transactions (rewards, withdrawals), then the
+    /// state root, receipts root, logs bloom and logs hash.
     pub root_ns: u64,
 }
 
@@ -58,19 +61,29 @@ pub struct BlockOutput {
     pub stats: Stats,
     /// For each transaction, the lower transactions whose writes it read.
     pub dependencies: Vec<Vec<usize>>,
+    /// The block-level effects applied, in protocol order (block_effects.rs).
+    pub effects: Vec<BlockEffect>,
 }
 
 impl BlockOutput {
+    /// The block's outcome once its transactions ran: `state` is the state after the
+    /// last one; the effects after the transactions are applied here (both modes), then
+    /// the roots computed. `effects` are those applied before the transactions.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
-        fork: Fork,
+        block: &BlockFixture,
         receipts: Vec<TxReceipt>,
         tx_changes: Vec<TxChanges>,
         state: WorldState,
         stats: Stats,
         dependencies: Vec<Vec<usize>>,
         alongside: Option<ReceiptsRootAlongside>,
+        effects: Vec<BlockEffect>,
     ) -> BlockOutput {
         let started = std::time::Instant::now();
+        let fork = block.fork;
+        let (mut state, mut effects) = (state, effects);
+        effects.extend(crate::block_effects::after_transactions(block, &mut state));
         let receipts_root = alongside
             .and_then(|pending| pending.finish(&receipts))
             .unwrap_or_else(|| receipts_root(&receipts, fork));
@@ -79,7 +92,7 @@ impl BlockOutput {
         let logs_hash = logs_hash(&receipts);
         let mut stats = stats;
         stats.phases.root_ns = started.elapsed().as_nanos() as u64;
-        BlockOutput { fork, state_root, logs_bloom, receipts_root, logs_hash, receipts, tx_changes, state, stats, dependencies }
+        BlockOutput { fork, state_root, logs_bloom, receipts_root, logs_hash, receipts, tx_changes, state, stats, dependencies, effects }
     }
 }
 
@@ -104,6 +117,9 @@ impl BlockBudget {
                 kind: InvalidTxKind::BlobCreate,
                 message: "a blob transaction cannot create a contract".into(),
             });
+        }
+        if let Some(why) = &tx.signature_error {
+            return Err(InvalidTx { index, kind: InvalidTxKind::InvalidSignature, message: why.clone() });
         }
         if tx.fee_overflow {
             return Err(InvalidTx {

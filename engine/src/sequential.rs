@@ -5,28 +5,30 @@ use crate::env::{block_env, cfg_env};
 use crate::errors::EngineError;
 use crate::fixture::BlockFixture;
 use crate::result::{BlockBudget, BlockOutput, Phases, Stats};
-use crate::state::{BlockHashes, WorldState};
+use crate::state::WorldState;
 use crate::changes::TxChanges;
 use crate::receipts::{ReceiptsRootAlongside, TxReceipt};
 use crate::vm::{build_evm, receipt, transact};
 use revm::database_interface::WrapDatabaseRef;
-use std::sync::Arc;
 use std::time::Instant;
 
-pub fn execute_sequential(block: &BlockFixture) -> Result<BlockOutput, EngineError> {
+/// Executes `block` on its fixture's pre-state, or on `parent` (a previous block's
+/// post-state) when the fixture has none.
+pub fn execute_sequential(block: &BlockFixture, parent: Option<&WorldState>) -> Result<BlockOutput, EngineError> {
     let started = Instant::now();
-    let hashes = Arc::new(BlockHashes(block.block_hashes.clone()));
-    let state = WorldState::from_pre(&block.pre, hashes);
+    let (state, effects) = crate::block_effects::start_state(block, parent)?;
     let setup_ns = started.elapsed().as_nanos() as u64;
-    let mut out = execute_sequential_on(block, state, None)?;
+    let mut out = execute_sequential_on(block, state, effects, None)?;
     out.stats.phases.setup_ns = setup_ns;
     Ok(out)
 }
 
-/// Runs the block on `state`; `fallback` records why parallel mode came here.
+/// Runs the block's transactions on `state` (the effects before them, `effects`,
+/// applied); `fallback` records why parallel mode came here.
 pub fn execute_sequential_on(
     block: &BlockFixture,
     state: WorldState,
+    effects: Vec<crate::block_effects::BlockEffect>,
     fallback: Option<String>,
 ) -> Result<BlockOutput, EngineError> {
     let started = Instant::now();
@@ -46,7 +48,7 @@ pub fn execute_sequential_on(
         phases: Phases { execute_ns: elapsed_ns, ..Phases::default() },
         ..Stats::default()
     };
-    Ok(BlockOutput::new(block.fork, done.receipts, done.tx_changes, state, stats, vec![Vec::new(); n], alongside))
+    Ok(BlockOutput::new(block, done.receipts, done.tx_changes, state, stats, vec![Vec::new(); n], alongside, effects))
 }
 
 /// The transactions of a block already executed, in order: their receipts and changes

@@ -71,7 +71,7 @@ fn thread_counts() -> Vec<usize> {
 /// through to EmptyDB, which answers keccak256(decimal number) — the fixtures' convention.
 fn revm_db(block: &BlockFixture) -> CacheDB<EmptyDB> {
     let mut db = CacheDB::new(EmptyDB::default());
-    for (address, account) in &block.pre {
+    for (address, account) in block.pre.as_deref().expect("a benchmark fixture has its pre-state") {
         let code = (!account.code.is_empty()).then(|| bytecode_of(&account.code));
         let code_hash = code.as_ref().map_or(KECCAK_EMPTY, |c| c.hash_slow());
         db.insert_account_info(
@@ -106,13 +106,14 @@ fn revm_loop(block: &BlockFixture, db: CacheDB<EmptyDB>) -> (u64, Duration) {
 }
 
 fn world_state(block: &BlockFixture) -> WorldState {
-    WorldState::from_pre(&block.pre, Arc::new(BlockHashes(block.block_hashes.clone())))
+    let pre = block.pre.as_deref().expect("a benchmark fixture has its pre-state");
+    WorldState::from_pre(pre, Arc::new(BlockHashes(block.block_hashes.clone())))
 }
 
 fn bench_fixture(c: &mut Criterion, fixture: &Fixture, threads: &[usize], samples: usize) {
     let block = &fixture.block;
     // The comparison only means something if both loops did the same work.
-    let engine_gas = execute_sequential(block).expect("the block executes").receipts.last().map_or(0, |r| r.cumulative_gas_used);
+    let engine_gas = execute_sequential(block, None).expect("the block executes").receipts.last().map_or(0, |r| r.cumulative_gas_used);
     let (revm_gas, _) = revm_loop(block, revm_db(block));
     assert_eq!(engine_gas, revm_gas, "{}: the engine and the bare revm loop disagree on gas used", fixture.name);
 
@@ -131,7 +132,7 @@ fn bench_fixture(c: &mut Criterion, fixture: &Fixture, threads: &[usize], sample
         b.iter_custom(|iters| {
             (0..iters)
                 .map(|_| {
-                    let out = execute_sequential_on(block, world_state(block), None).unwrap();
+                    let out = execute_sequential_on(block, world_state(block), Vec::new(), None).unwrap();
                     Duration::from_nanos(out.stats.elapsed_ns)
                 })
                 .sum()
@@ -142,7 +143,7 @@ fn bench_fixture(c: &mut Criterion, fixture: &Fixture, threads: &[usize], sample
             b.iter_custom(|iters| {
                 (0..iters)
                     .map(|_| {
-                        let out = execute_parallel(block, Some(t), Some(0)).unwrap();
+                        let out = execute_parallel(block, Some(t), Some(0), None).unwrap();
                         Duration::from_nanos(out.stats.elapsed_ns)
                     })
                     .sum()
@@ -154,7 +155,7 @@ fn bench_fixture(c: &mut Criterion, fixture: &Fixture, threads: &[usize], sample
             (0..iters)
                 .map(|_| {
                     let started = Instant::now();
-                    let out = execute_sequential(block).unwrap();
+                    let out = execute_sequential(block, None).unwrap();
                     let elapsed = started.elapsed();
                     drop(black_box(out));
                     elapsed
@@ -168,7 +169,7 @@ fn bench_fixture(c: &mut Criterion, fixture: &Fixture, threads: &[usize], sample
                 (0..iters)
                     .map(|_| {
                         let started = Instant::now();
-                        let out = execute_parallel(block, Some(t), Some(0)).unwrap();
+                        let out = execute_parallel(block, Some(t), Some(0), None).unwrap();
                         let elapsed = started.elapsed();
                         drop(black_box(out));
                         elapsed

@@ -46,8 +46,8 @@ fn main() {
     for _ in 0..runs {
         let started = Instant::now();
         let out = match mode {
-            "seq" => execute_sequential(&block),
-            "par" => execute_parallel(&block, Some(threads), Some(0)),
+            "seq" => execute_sequential(&block, None),
+            "par" => execute_parallel(&block, Some(threads), Some(0), None),
             other => panic!("unknown mode {other}"),
         }
         .expect("the block executes");

@@ -95,8 +95,10 @@ def _check_count(name: str, value: Any, least: int, what: str) -> None:
 
 
 def execute(block: Block, mode: str = "sequential", threads: int | None = None,
-            *, parallel_threshold: int | None = None) -> BlockResult:
-    """Execute every transaction of ``block`` and return a :class:`BlockResult`.
+            *, parallel_threshold: int | None = None,
+            pre_state: BlockResult | None = None) -> BlockResult:
+    """Execute ``block`` — its block-level effects and every transaction — and return a
+    :class:`BlockResult`.
 
     mode
         ``"sequential"``: one transaction after another on one thread (the baseline
@@ -112,6 +114,10 @@ def execute(block: Block, mode: str = "sequential", threads: int | None = None,
         with exactly 2 a block of 100 Mgas; Block-STM gives up mid-block on an
         inherently serial block (docs/engine.md). Any explicit value (``0`` included)
         forces Block-STM above it, to the end of the block.
+    pre_state
+        A previous block's result: ``block`` (a fixture without ``pre``) runs on its
+        post-state, which stays in the engine — the way to execute a chain, block after
+        block (docs/block-fixture.md, "Chains"). ``None``: the fixture's ``pre``.
 
     Raises :class:`FixtureError` (malformed block, naming the JSON path),
     :class:`InvalidTransaction` (``index``, ``kind``: the block is rejected) or
@@ -121,6 +127,8 @@ def execute(block: Block, mode: str = "sequential", threads: int | None = None,
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     _check_count("threads", threads, 1, "a positive int")
     _check_count("parallel_threshold", parallel_threshold, 0, "a non-negative int")
+    if pre_state is not None and not isinstance(pre_state, BlockResult):
+        raise TypeError(f"pre_state must be a BlockResult or None, got {type(pre_state).__name__}")
     if isinstance(block, dict):
         payload: Union[dict, str, bytes] = block  # read by the engine directly, no JSON text
     elif isinstance(block, Mapping):
@@ -133,7 +141,7 @@ def execute(block: Block, mode: str = "sequential", threads: int | None = None,
     else:
         raise TypeError(f"block must be a dict, str or bytes, got {type(block).__name__}")
     try:
-        return _engine.execute(payload, mode, threads, parallel_threshold)
+        return _engine.execute(payload, mode, threads, parallel_threshold, pre_state)
     except FixtureError as exc:
         if isinstance(payload, bytes):
             try:

@@ -33,6 +33,7 @@ INVALID_TX_KINDS = (
     "too_many_blobs",
     "blob_block_gas_exhausted",
     "blob_version_not_supported",
+    "invalid_signature",
     "other",
 )
 

@@ -30,10 +30,16 @@ pre-state of a later transaction that reads it — as if it had existed before t
 block. The diffMode trace lists it in ``post`` but not in ``pre``, so the merge drops
 it. Without it, such a block's creation collides, and the header check says so.
 
-Only what the header commits to without the full state can be checked: ``gasUsed``,
-``logsBloom`` and, from Byzantium on, ``receiptsRoot`` (earlier receipts embed
-intermediate state roots). Block and uncle rewards, withdrawals and the EIP-4788
-beacon-root call are not executed (docs/block-fixture.md); none changes a receipt.
+The block-level effects the block's own data gives are part of the fixture
+(docs/block-fixture.md): the EIP-4788 beacon-root call (``parentBeaconBlockRoot``,
+Cancun on: a transaction may read the root it writes, so it can change receipts),
+withdrawals (Shanghai on), the DAO drain (mainnet block 1,920,000) and, before Paris,
+the block reward — with the ommers' rewards when their headers are given
+(``uncle_headers``); a block with uncles and no uncle headers gets no rewards at all
+rather than wrong ones. Only what the header commits to without the full state can be
+checked: ``gasUsed``, ``logsBloom`` and, from Byzantium on, ``receiptsRoot`` (earlier
+receipts embed intermediate state roots); with a partial pre-state, never the state
+root.
 """
 
 from __future__ import annotations
@@ -260,7 +266,8 @@ def merge_prestate(prestate: Any, diff: Any = None) -> dict:
 
 
 def from_rpc(block: Any, prestate: Any, *, prestate_diff: Any = None, block_hashes: Mapping | None = None,
-             chain_id: int | None = None, fork: str | None = None) -> dict:
+             chain_id: int | None = None, fork: str | None = None, uncle_headers: Any = None,
+             block_effects: bool = True) -> dict:
     """A block fixture (docs/block-fixture.md) from an ``eth_getBlockByNumber(N, true)``
     block and its pre-state (see the module docstring for the shapes accepted).
 
@@ -274,6 +281,12 @@ def from_rpc(block: Any, prestate: Any, *, prestate_diff: Any = None, block_hash
     fork
         The fork to run under; default: mainnet's schedule at the block's number and
         timestamp (a block of another chain needs its own).
+    uncle_headers
+        The headers (``miner``, ``number``) of the block's uncles, as
+        ``eth_getUncleByBlockNumberAndIndex`` returns them: their rewards, before Paris.
+    block_effects
+        ``False``: transactions only, as a state test (no rewards, withdrawals or
+        system calls).
 
     Raises :class:`FixtureError` naming the path in the input (``block.transactions[3].gas``).
     """
@@ -282,6 +295,7 @@ def from_rpc(block: Any, prestate: Any, *, prestate_diff: Any = None, block_hash
         raise FixtureError(f"block: expected an eth_getBlockByNumber object, got {type(block).__name__}", "block")
     number = _int(_field(block, "number", "block"), "block.number")
     timestamp = _int(_field(block, "timestamp", "block"), "block.timestamp")
+    fork_given = fork
     if fork is None:
         fork = fork_at(number, timestamp)
     elif fork not in _forks():
@@ -316,7 +330,42 @@ def from_rpc(block: Any, prestate: Any, *, prestate_diff: Any = None, block_hash
     }
     if block_hashes:
         fixture["blockHashes"] = {str(_block_number(k)): v for k, v in block_hashes.items()}
+    if block_effects:
+        fixture.update(_block_effects(block, fork, number, mainnet=fork_given is None, uncle_headers=uncle_headers))
     return fixture
+
+
+DAO_FORK_BLOCK = 1_920_000
+
+
+def _block_effects(block: Mapping, fork: str, number: int, *, mainnet: bool, uncle_headers: Any) -> dict:
+    """The fixture's block-level effect fields that the RPC block's data gives."""
+    out: dict[str, Any] = {}
+    if mainnet and number == DAO_FORK_BLOCK:
+        out["daoForkBlock"] = True
+    if fork_at_least(fork, "Cancun") and block.get("parentBeaconBlockRoot") is not None:
+        out["parentBeaconBlockRoot"] = block["parentBeaconBlockRoot"]
+    if fork_at_least(fork, "Shanghai") and block.get("withdrawals") is not None:
+        withdrawals = block["withdrawals"]
+        if not isinstance(withdrawals, list):
+            raise FixtureError("block.withdrawals: expected a list", "block.withdrawals")
+        out["withdrawals"] = [
+            {key: _field(w, key, f"block.withdrawals[{i}]") for key in ("index", "validatorIndex", "address", "amount")}
+            for i, w in enumerate(withdrawals)
+        ]
+    if not fork_at_least(fork, "Paris"):
+        uncles = block.get("uncles") or []
+        if uncle_headers is not None:
+            if not isinstance(uncle_headers, list) or len(uncle_headers) != len(uncles):
+                raise ValueError(f"uncle_headers must be a list of the block's {len(uncles)} uncle headers")
+            out["rewards"] = True
+            out["ommers"] = [
+                {"coinbase": _field(u, "miner", f"uncle_headers[{i}]"), "number": _field(u, "number", f"uncle_headers[{i}]")}
+                for i, u in enumerate(uncle_headers)
+            ]
+        elif not uncles:
+            out["rewards"] = True
+    return out
 
 
 def _block_number(key: Any) -> int:

@@ -20,7 +20,7 @@ use revm::context::result::{EVMError, ExecutionResult};
 use revm::context::ContextSetters;
 use revm::context_interface::JournalTr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::{Acquire, Relaxed, Release}};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::changes::{AccountChange, TxChanges};
@@ -29,7 +29,7 @@ use crate::errors::{EngineError, InvalidTx, InvalidTxKind};
 use crate::fixture::BlockFixture;
 use crate::result::{BlockOutput, Phases, Stats};
 use crate::sequential::execute_sequential_on;
-use crate::state::{BlockHashes, WorldState};
+use crate::state::WorldState;
 use crate::vm::build_evm;
 use commit::Committer;
 use mv_memory::{MvMemory, TxIdx};
@@ -96,12 +96,19 @@ fn usable_threads(threads: usize) -> usize {
     threads.min(cores())
 }
 
-pub fn execute_parallel(block: &BlockFixture, threads: Option<usize>, threshold: Option<usize>) -> Result<BlockOutput, EngineError> {
+/// Executes `block` with Block-STM on its fixture's pre-state, or on `parent` (a
+/// previous block's post-state) when the fixture has none.
+pub fn execute_parallel(
+    block: &BlockFixture,
+    threads: Option<usize>,
+    threshold: Option<usize>,
+    parent: Option<&WorldState>,
+) -> Result<BlockOutput, EngineError> {
     let n = block.transactions.len();
     let threads = threads.unwrap_or_else(cores).max(1);
     let started = Instant::now();
-    let hashes = Arc::new(BlockHashes(block.block_hashes.clone()));
-    let base = WorldState::from_pre(&block.pre, hashes);
+    // The effects before the transactions are position −1: in the base state.
+    let (base, effects) = crate::block_effects::start_state(block, parent)?;
     let setup_ns = started.elapsed().as_nanos() as u64;
     let fallback = match threshold {
         Some(t) if n < t => Some(format!("{n} transactions, below the parallel threshold of {t}")),
@@ -119,10 +126,10 @@ pub fn execute_parallel(block: &BlockFixture, threads: Option<usize>, threshold:
         _ => None,
     };
     let mut out = match fallback {
-        Some(_) => execute_sequential_on(block, base, fallback)?,
+        Some(_) => execute_sequential_on(block, base, effects, fallback)?,
         // The default path may give up on an inherently serial block; an explicit
         // threshold asks for Block-STM, and gets it to the end.
-        None => run_block_stm(block, base, threads, threshold.is_none())?,
+        None => run_block_stm(block, base, effects, threads, threshold.is_none())?,
     };
     out.stats.phases.setup_ns = setup_ns;
     Ok(out)
@@ -143,7 +150,13 @@ enum Failure {
 /// docs/benchmarks.md.
 pub const SERIAL_WINDOW: usize = 64;
 
-fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize, may_give_up: bool) -> Result<BlockOutput, EngineError> {
+fn run_block_stm(
+    block: &BlockFixture,
+    base: WorldState,
+    effects: Vec<crate::block_effects::BlockEffect>,
+    threads: usize,
+    may_give_up: bool,
+) -> Result<BlockOutput, EngineError> {
     let started = Instant::now();
     let n = block.transactions.len();
     let cfg = cfg_env(block.fork, &block.header);
@@ -298,7 +311,7 @@ fn run_block_stm(block: &BlockFixture, base: WorldState, threads: usize, may_giv
         elapsed_ns,
         phases: Phases { execute_ns, commit_ns: elapsed_ns - execute_ns, ..Phases::default() },
     };
-    Ok(BlockOutput::new(block.fork, receipts, changes, state, stats, dependencies, None))
+    Ok(BlockOutput::new(block, receipts, changes, state, stats, dependencies, None, effects))
 }
 
 /// Validates incarnation `incarnation` of `tx` (a validation task, or the commit's last

@@ -1,0 +1,216 @@
+//! What the protocol does to the state around a block's transactions, in its order:
+//! before them the DAO fork's drain and the EIP-4788 beacon-root system call; after
+//! them the block and ommer rewards (before Paris) and the withdrawals (Shanghai on).
+//!
+//! Both executors start from `start_state` and end through `after_transactions`, so
+//! the effects are the same code in both modes. Under Block-STM the effects before the
+//! transactions are the block's position −1: committed into the base state every
+//! incarnation reads, before any worker starts (nothing precedes them, so nothing can
+//! invalidate them); the effects after are position n, applied to the committed
+//! post-state (nothing follows them, so they read final values and never re-run).
+
+use crate::changes::{AccountChange, TxChanges};
+use crate::env::{block_env, cfg_env};
+use crate::errors::EngineError;
+use crate::fixture::BlockFixture;
+use crate::fork::Fork;
+use crate::state::{Account, BlockHashes, WorldState};
+use alloy_eips::eip4895::Withdrawal;
+use alloy_primitives::{Address, B256, U256};
+use revm::database_interface::WrapDatabaseRef;
+use revm::handler::SystemCallEvm;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// An ommer (uncle) of the block, as its reward needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ommer {
+    pub coinbase: Address,
+    pub number: u64,
+}
+
+/// The block-level effects a fixture asks for (docs/block-fixture.md). The default —
+/// none — is a state test's block: transactions only.
+#[derive(Clone, Debug, Default)]
+pub struct BlockEffects {
+    pub parent_beacon_block_root: Option<B256>,
+    pub dao_fork: bool,
+    pub rewards: bool,
+    pub ommers: Vec<Ommer>,
+    pub withdrawals: Option<Vec<Withdrawal>>,
+}
+
+/// Which effect a `BlockEffect` is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    DaoFork,
+    BeaconRoot,
+    Rewards,
+    Withdrawals,
+}
+
+impl Effect {
+    pub const ALL: [Effect; 4] = [Effect::DaoFork, Effect::BeaconRoot, Effect::Rewards, Effect::Withdrawals];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Effect::DaoFork => "dao_fork",
+            Effect::BeaconRoot => "beacon_root",
+            Effect::Rewards => "rewards",
+            Effect::Withdrawals => "withdrawals",
+        }
+    }
+}
+
+/// One effect applied, and the state it changed (the shape of a transaction's changes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockEffect {
+    pub effect: Effect,
+    pub changes: TxChanges,
+}
+
+/// The state the block's first transaction sees: the fixture's pre-state (or a previous
+/// block's post-state, for a chain) with the effects before the transactions applied.
+pub fn start_state(
+    block: &BlockFixture,
+    parent: Option<&WorldState>,
+) -> Result<(WorldState, Vec<BlockEffect>), EngineError> {
+    let hashes = Arc::new(BlockHashes(block.block_hashes.clone()));
+    let mut state = match (parent, &block.pre) {
+        (Some(parent), None) => WorldState { block_hashes: hashes, ..parent.clone() },
+        (None, Some(pre)) => WorldState::from_pre(pre, hashes),
+        (Some(_), Some(_)) => {
+            return Err(crate::errors::FixtureError::new("pre", "give pre or a parent result (pre_state), not both").into())
+        }
+        (None, None) => return Err(crate::errors::FixtureError::new("pre", "missing field (or give a parent result: pre_state)").into()),
+    };
+    let mut effects = Vec::new();
+    if block.effects.dao_fork {
+        effects.push(BlockEffect { effect: Effect::DaoFork, changes: dao_drain(&mut state) });
+    }
+    if let Some(root) = block.effects.parent_beacon_block_root {
+        let (changes, moved) = beacon_root_call(block, root, state)?;
+        state = moved;
+        effects.push(BlockEffect { effect: Effect::BeaconRoot, changes });
+    }
+    Ok((state, effects))
+}
+
+/// Applies the effects after the transactions to the post-state; returns them.
+pub fn after_transactions(block: &BlockFixture, state: &mut WorldState) -> Vec<BlockEffect> {
+    let mut effects = Vec::new();
+    if block.effects.rewards {
+        if let Some(reward) = block_reward(block.fork) {
+            let number = u64::try_from(block.header.number).unwrap_or(u64::MAX);
+            let ommers = &block.effects.ommers;
+            let mut book = Credits::default();
+            // The block's miner: the reward and a 32nd of it per ommer included.
+            book.credit(state, block.header.coinbase, reward + reward / U256::from(32) * U256::from(ommers.len()));
+            for ommer in ommers {
+                let age = U256::from(number - ommer.number);
+                book.credit(state, ommer.coinbase, (U256::from(8) - age) * reward / U256::from(8));
+            }
+            effects.push(BlockEffect { effect: Effect::Rewards, changes: book.changes(state, false) });
+        }
+    }
+    if let Some(withdrawals) = &block.effects.withdrawals {
+        let mut book = Credits::default();
+        for w in withdrawals {
+            book.credit(state, w.address, U256::from(w.amount) * U256::from(1_000_000_000u64));
+        }
+        // EIP-161 holds for withdrawals too: a zero withdrawal leaves no empty account.
+        effects.push(BlockEffect { effect: Effect::Withdrawals, changes: book.changes(state, true) });
+    }
+    effects
+}
+
+/// The block reward of a proof-of-work fork (none from Paris on).
+fn block_reward(fork: Fork) -> Option<U256> {
+    const ETHER: u128 = 1_000_000_000_000_000_000;
+    let ether = match fork {
+        f if f >= Fork::Paris => return None,
+        f if f >= Fork::Constantinople => 2,
+        Fork::Byzantium => 3,
+        _ => 5,
+    };
+    Some(U256::from(ether * ETHER))
+}
+
+/// Balance changes made directly to the state, collected as changes.
+#[derive(Default)]
+struct Credits {
+    touched: BTreeSet<Address>,
+}
+
+impl Credits {
+    fn account<'s>(&mut self, state: &'s mut WorldState, address: Address) -> &'s mut Account {
+        self.touched.insert(address);
+        state.accounts.entry(address).or_insert_with(Account::empty)
+    }
+
+    fn credit(&mut self, state: &mut WorldState, address: Address, amount: U256) {
+        let account = self.account(state, address);
+        account.balance = account.balance.saturating_add(amount);
+    }
+
+    /// The touched accounts as changes (sorted by address). With `eip161`, a touched
+    /// account left empty is destroyed.
+    fn changes(self, state: &mut WorldState, eip161: bool) -> TxChanges {
+        let mut accounts = Vec::with_capacity(self.touched.len());
+        for address in self.touched {
+            let account = &state.accounts[&address];
+            if eip161 && account.balance.is_zero() && account.nonce == 0 && account.code_hash == revm::primitives::KECCAK_EMPTY {
+                state.accounts.remove(&address);
+                accounts.push((address, AccountChange::Destroyed));
+                continue;
+            }
+            accounts.push((
+                address,
+                AccountChange::Updated {
+                    balance: account.balance,
+                    nonce: account.nonce,
+                    code_hash: account.code_hash,
+                    code: None,
+                    storage_cleared: false,
+                    storage: Vec::new(),
+                },
+            ));
+        }
+        TxChanges { accounts }
+    }
+}
+
+/// The DAO fork's drain: every listed account's balance to the refund contract. Like
+/// the protocol (and every client), it leaves each listed account existing, empty or
+/// not: Homestead has no EIP-161.
+fn dao_drain(state: &mut WorldState) -> TxChanges {
+    let mut book = Credits::default();
+    for address in crate::dao::DRAIN_LIST {
+        let account = book.account(state, address);
+        let balance = std::mem::take(&mut account.balance);
+        book.credit(state, crate::dao::REFUND_CONTRACT, balance);
+    }
+    book.credit(state, crate::dao::REFUND_CONTRACT, U256::ZERO);
+    book.changes(state, false)
+}
+
+/// EIP-4788: the beacon-roots contract called by the system address with the parent
+/// beacon block root, before the transactions. Not a transaction: no nonce, no fee, no
+/// gas counted in the block; its failure (no code there, a revert) changes nothing.
+fn beacon_root_call(block: &BlockFixture, root: B256, state: WorldState) -> Result<(TxChanges, WorldState), EngineError> {
+    let cfg = cfg_env(block.fork, &block.header);
+    let benv = block_env(block.fork, &block.header, &cfg);
+    let mut evm = crate::vm::build_evm(WrapDatabaseRef(state), cfg, benv);
+    let outcome = evm
+        .system_call(alloy_eips::eip4788::BEACON_ROOTS_ADDRESS, root.0.into())
+        .map_err(|e| EngineError::Internal(format!("the beacon-root system call: {e}")))?;
+    let mut touched = outcome.state;
+    // revm loads the caller and warms the coinbase for any call; a system call touches
+    // neither (an empty coinbase must not be swept by EIP-161 here).
+    touched.remove(&alloy_eips::eip4788::SYSTEM_ADDRESS);
+    touched.remove(&block.header.coinbase);
+    let changes = TxChanges::from_evm_state(touched);
+    let mut state = std::mem::take(&mut evm.ctx.journaled_state.database.0);
+    state.apply(&changes);
+    Ok((changes, state))
+}
