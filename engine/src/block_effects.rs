@@ -164,17 +164,7 @@ impl Credits {
                 accounts.push((address, AccountChange::Destroyed));
                 continue;
             }
-            accounts.push((
-                address,
-                AccountChange::Updated {
-                    balance: account.balance,
-                    nonce: account.nonce,
-                    code_hash: account.code_hash,
-                    code: None,
-                    storage_cleared: false,
-                    storage: Vec::new(),
-                },
-            ));
+            accounts.push((address, account.fields_change()));
         }
         TxChanges { accounts }
     }

@@ -24,6 +24,19 @@ impl Account {
     pub fn empty() -> Account {
         Account { balance: U256::ZERO, nonce: 0, code_hash: KECCAK_EMPTY, storage: HashMap::default() }
     }
+
+    /// This account's balance and nonce as a change that leaves its code and storage alone
+    /// (what a transfer, a reward or a withdrawal writes).
+    pub fn fields_change(&self) -> AccountChange {
+        AccountChange::Updated {
+            balance: self.balance,
+            nonce: self.nonce,
+            code_hash: self.code_hash,
+            code: None,
+            storage_cleared: false,
+            storage: Vec::new(),
+        }
+    }
 }
 
 /// Block hashes for BLOCKHASH: the fixture's, else keccak256 of the decimal number

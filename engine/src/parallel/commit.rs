@@ -198,24 +198,13 @@ fn settle(state: &mut WorldState, t: &LazyTransfer) -> Option<TxChanges> {
     }
     sender.nonce += 1;
     sender.balance -= t.sender_cost;
-    let sender_change = updated(sender);
+    let sender_change = sender.fields_change();
     let recipient = state.accounts.entry(t.recipient).or_insert_with(Account::empty);
     recipient.balance += t.value;
-    let recipient_change = updated(recipient);
+    let recipient_change = recipient.fields_change();
     let mut accounts = vec![(t.sender, sender_change), (t.recipient, recipient_change)];
     accounts.sort_unstable_by_key(|(a, _)| *a);
     Some(TxChanges { accounts })
-}
-
-fn updated(account: &Account) -> AccountChange {
-    AccountChange::Updated {
-        balance: account.balance,
-        nonce: account.nonce,
-        code_hash: account.code_hash,
-        code: None,
-        storage_cleared: false,
-        storage: Vec::new(),
-    }
 }
 
 fn transfer_receipt(tx: &crate::fixture::Transaction, gas_used: u64, cumulative_gas_used: u64) -> TxReceipt {
