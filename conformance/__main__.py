@@ -4,6 +4,8 @@
     python -m conformance run 'test_state[stExample/add11.json::add11[Cancun-d0g0v0]-par]'
     python -m conformance mainnet 12244000 > block.json
     python -m conformance sweep [PATH ...] [-k EXPR] [--mode seq|par|both] [--workers N]
+    python -m conformance run 'test_blockchain[ValidBlocks/bcExample/basefeeExample.json::basefeeExample_Cancun[Cancun]-par]'
+    python -m conformance sweep --corpus blockchain [PATH ...]
 
 `sweep` runs many cases (default: all, both modes) over worker processes, without
 pytest, with the pytest runner's checks; see conformance/sweep.py and `sweep --help`.
@@ -17,7 +19,7 @@ import argparse
 import re
 import sys
 
-from . import checks, data, mainnet, statetests, sweep
+from . import blocktests, checks, data, mainnet, statetests, sweep
 
 _ITEM = re.compile(r"^(?:.*::)?test_state\[(?P<inner>.*)\]$")
 
@@ -49,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("fixture", help="print a state-test case's block fixture")
     p.add_argument("case")
-    p = sub.add_parser("run", help="run a state-test case and print the verdict")
+    p = sub.add_parser("run", help="run a state-test case or a blockchain test (test_blockchain[...]) and "
+                                   "print the verdict")
     p.add_argument("case")
     p.add_argument("--mode", choices=("seq", "par"))
     p.add_argument("--threads", type=int)
@@ -70,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         print(mainnet.load_block(lookup.path, args.number).fixture_json)
         return 0
 
+    if "test_blockchain[" in args.case:
+        return _blockchain(args)
+
     lookup = data.find_state_tests(args.ethereum_tests)
     if lookup.path is None:
         raise SystemExit(lookup.describe_missing())
@@ -85,6 +91,38 @@ def main(argv: list[str] | None = None) -> int:
     failures = checks.check_state_case(case, mode, outcome)
     print("\n".join(failures) if failures else f"PASS {case_id} ({checks.MODE_NAMES[mode]})")
     return 1 if failures else 0
+
+
+def _blockchain(args) -> int:
+    """`run` (or `fixture`: the first block's) of a blockchain test, by its pytest item id."""
+    lookup = data.find_blockchain_tests(args.ethereum_tests)
+    if lookup.path is None:
+        raise SystemExit(lookup.describe_missing())
+    mode = next((m for m in ("seq", "par") if args.case.rstrip().endswith(f"-{m}]")), "seq")
+    try:
+        test = blocktests.find_test(lookup.path, args.case)
+    except KeyError as exc:
+        raise SystemExit(exc.args[0]) from None
+    if args.command == "fixture":  # later blocks run on their parent's result: only the first is standalone
+        import json
+
+        first = next((p for p in test.plans if p.header is not None and p.parent_hash == test.genesis_hash), None)
+        if first is None:
+            raise SystemExit(f"{test.ref.id}: no block of it runs on genesis")
+        print(json.dumps(test.fixture(first, with_pre=True)))
+        return 0
+    import blockstm
+
+    mode = args.mode or mode
+    outcome = test.run(blockstm, mode, args.threads)
+    if outcome.failures:
+        print("\n".join(outcome.failures))
+        return 1
+    if outcome.header_only:
+        print(f"SKIP {test.ref.id} ({checks.MODE_NAMES[mode]}): {outcome.skip_reason()}")
+        return 0
+    print(f"PASS {test.ref.id} ({checks.MODE_NAMES[mode]}): {outcome.counts}")
+    return 0
 
 
 if __name__ == "__main__":

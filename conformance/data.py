@@ -74,6 +74,45 @@ def find_state_tests(option: str | os.PathLike | None = None) -> Lookup:
     return lookup
 
 
+def _blockchain_tests_dir_of(root: Path) -> Path | None:
+    """The BlockchainTests folder of an ethereum/tests checkout (or the folder itself)."""
+    if root.name == "BlockchainTests" and root.is_dir():
+        return root
+    for candidate in (root / "Cancun" / "BlockchainTests", root / "BlockchainTests"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def find_blockchain_tests(option: str | os.PathLike | None = None) -> Lookup:
+    """The BlockchainTests folder, found like GeneralStateTests (find_state_tests):
+    --ethereum-tests, then $ETHEREUM_TESTS, then the ethereum-tests/ submodule if
+    populated, then ../shared/ethereum-tests; inside, Cancun/BlockchainTests, else
+    BlockchainTests (the runner reads its ValidBlocks, InvalidBlocks and TransitionTests)."""
+    lookup = Lookup("ethereum/tests BlockchainTests")
+    candidates: list[tuple[str, Path]] = []
+    if option:
+        candidates.append(("--ethereum-tests", Path(option)))
+    if os.environ.get(ETHEREUM_TESTS_ENV):
+        candidates.append((f"${ETHEREUM_TESTS_ENV}", Path(os.environ[ETHEREUM_TESTS_ENV])))
+    candidates.append(("submodule", REPO_ROOT / "ethereum-tests"))
+    candidates.append(("shared", REPO_ROOT.parent / "shared" / "ethereum-tests"))
+    for source, root in candidates:
+        root = root.expanduser()
+        if root.is_dir() and root.name == "GeneralStateTests":
+            root = root.parent  # --ethereum-tests may name the state tests' folder
+        found = _blockchain_tests_dir_of(root) if root.is_dir() else None
+        if found is not None:
+            lookup.path = found.resolve()
+            lookup.tried.append(f"{source}: {root} -> {lookup.path}")
+            return lookup
+        reason = "no BlockchainTests inside" if root.is_dir() else "does not exist"
+        lookup.tried.append(f"{source}: {root} ({reason})")
+        if source != "submodule" and source != "shared":
+            return lookup
+    return lookup
+
+
 def find_mainnet_blocks(option: str | os.PathLike | None = None) -> Lookup:
     """The mainnet-blocks folder: --mainnet-blocks, then $MAINNET_BLOCKS, then
     ../shared/mainnet-blocks. Usable when it holds at least one <number>/block.json."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from . import data, known_failures
+from . import blocktests, data, known_failures
 from .data import Lookup, usable_cores
 from .mainnet import MainnetBlock, list_blocks, load_block
 from .statetests import FORKS, CaseLoader, CaseRef, StateCase, load_index, sample
@@ -38,6 +38,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--state-tests-sample", metavar="N", type=int, default=0,
                     help="run a deterministic sample of about N state-test cases covering "
                          "every folder and fork (0 = all, the default)")
+    group.addoption("--blockchain-tests-sample", metavar="N", type=int, default=0,
+                    help="run a deterministic sample of about N blockchain tests covering "
+                         "every folder, network and expectException name (0 = all, the default)")
 
 
 @dataclass
@@ -48,7 +51,13 @@ class Conformance:
     threads: int
     reruns: int
     sample_size: int
+    blockchain_sample_size: int = 0
     started: float = field(default_factory=time.perf_counter)
+    _blockchain_lookup: Lookup | None = None
+    _blockchain_loader: blocktests.TestLoader | None = None
+    _last_blockchain_test: blocktests.BlockchainTest | None = None
+    blockchain_total: int = 0  # tests in the corpus (before sampling)
+    blockchain_records: dict = field(default_factory=dict)  # nodeid → block counts
     _state_lookup: Lookup | None = None
     _mainnet_lookup: Lookup | None = None
     _loader: CaseLoader | None = None
@@ -90,6 +99,28 @@ class Conformance:
         self._last_case = self._loader.case(ref)
         return self._last_case
 
+    @property
+    def blockchain_lookup(self) -> Lookup:
+        if self._blockchain_lookup is None:
+            self._blockchain_lookup = data.find_blockchain_tests(self.config.getoption("--ethereum-tests"))
+        return self._blockchain_lookup
+
+    def blockchain_refs(self) -> list[blocktests.TestRef]:
+        refs = blocktests.load_index(self.blockchain_lookup.path, data.cache_dir())
+        self.blockchain_total = len(refs)
+        n = self.blockchain_sample_size
+        return blocktests.sample(refs, n) if n else refs
+
+    def blockchain_test(self, ref: blocktests.TestRef) -> blocktests.BlockchainTest:
+        # Both modes of a test run back to back: plan it once.
+        last = self._last_blockchain_test
+        if last is not None and last.ref == ref:
+            return last
+        if self._blockchain_loader is None:
+            self._blockchain_loader = blocktests.TestLoader(self.blockchain_lookup.path)
+        self._last_blockchain_test = self._blockchain_loader.test(ref)
+        return self._last_blockchain_test
+
     def mainnet_block(self, number: int) -> MainnetBlock:
         return _cached_block(str(self.mainnet_lookup.path), number)
 
@@ -119,6 +150,7 @@ def pytest_configure(config: pytest.Config) -> None:
         threads=max(1, threads),
         reruns=max(1, config.getoption("--rerun-parallel")),
         sample_size=max(0, config.getoption("--state-tests-sample")),
+        blockchain_sample_size=max(0, config.getoption("--blockchain-tests-sample")),
     )
     config.stash[_STASH] = conf
     config.pluginmanager.register(_Reporter(conf), "conformance-reporter")
@@ -160,9 +192,10 @@ def engine():
 class StateCaseItem(pytest.Item):
     """One state-test case in one mode. A plain Item, not a parametrised function:
     202,322 of them are collected, and the fixture machinery would cost more than the
-    engine (about 4x the collection time and a millisecond per item)."""
+    engine (about 4x the collection time and a millisecond per item). BlockchainTestItem
+    (one blockchain test in one mode) is the same kind of item."""
 
-    def __init__(self, *, ref: CaseRef | None, mode: str, func, **kwargs) -> None:
+    def __init__(self, *, ref, mode: str, func, **kwargs) -> None:
         super().__init__(**kwargs)
         self.ref = ref
         self.mode = mode
@@ -185,9 +218,25 @@ class StateCaseItem(pytest.Item):
         return traceback.filter(excinfo)
 
 
+class BlockchainTestItem(StateCaseItem):
+    """One blockchain test (every block of it, in import order) in one mode. The test
+    function also gets the item: ``func(ref, mode, conformance, item)``, to record its
+    block counts for the summary (record_blocks)."""
+
+    def runtest(self) -> None:
+        self.func(self.ref, self.mode, get(self.config), self)
+
+
+def record_blocks(item: pytest.Item, counts: dict) -> None:
+    """A blockchain test's block counts (blocktests.COUNT_KEYS), for the summary; they
+    travel with the report, so the xdist controller sees them too."""
+    item.user_properties.append(("conformance_blocks", dict(counts)))
+
+
 # pytest-timeout's hooks (optional: without the plugin they are never called). For
-# state-test items its thread method is replaced by one shared watchdog thread: the
-# per-item thread cost more than the engine (see conformance/watchdog.py).
+# state-test and blockchain-test items its thread method is replaced by one shared
+# watchdog thread: the per-item thread cost more than the engine (see
+# conformance/watchdog.py). A blockchain item's timeout covers all its engine calls.
 _watchdog: Watchdog | None = None
 
 
@@ -211,6 +260,13 @@ def pytest_timeout_cancel_timer(item):
     return None  # not ours: pytest-timeout cancels its own timer
 
 
+def blockchain_tests(func):
+    """Marks the module function that runs one blockchain test; the plugin turns it into
+    one BlockchainTestItem per (test, mode): ``func(ref, mode, conformance, item)``."""
+    func.conformance_blockchain_tests = True
+    return func
+
+
 def state_cases(func):
     """Marks the module function that checks one state-test case; the plugin turns it
     into one StateCaseItem per (case, mode): ``func(ref, mode, conformance)``."""
@@ -220,6 +276,8 @@ def state_cases(func):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pycollect_makeitem(collector, name: str, obj):
+    if getattr(obj, "conformance_blockchain_tests", False):
+        return _blockchain_items(collector, name, obj)
     if not getattr(obj, "conformance_state_cases", False):
         return None
     conf = get(collector.config)
@@ -238,6 +296,18 @@ def pytest_pycollect_makeitem(collector, name: str, obj):
                 item.add_marker(pytest.mark.slow)
             items.append(item)
     return items
+
+
+def _blockchain_items(collector, name: str, obj) -> list:
+    conf = get(collector.config)
+    if conf.blockchain_lookup.path is None:
+        return [BlockchainTestItem.from_parent(collector, name=f"{name}[ethereum-tests-missing]",
+                                               ref=None, mode="seq", func=obj)]
+    return [
+        BlockchainTestItem.from_parent(collector, name=f"{name}[{ref.id}-{mode}]", ref=ref, mode=mode, func=obj)
+        for ref in conf.blockchain_refs()
+        for mode in MODES
+    ]
 
 
 def mainnet_variants(conf: Conformance) -> list[tuple[str, int]]:
@@ -264,6 +334,7 @@ def mainnet_params(config: pytest.Config) -> list:
 # ---- outcomes and the summary -------------------------------------------------------
 
 _STATE_NODE = re.compile(r"::test_state\[(?P<case>.*)\[(?P<fork>[A-Za-z0-9]+)-d\d+g\d+v\d+\]-(?P<mode>seq|par)\]$")
+_BLOCKCHAIN_NODE = re.compile(r"::test_blockchain\[(?P<test>.*)\[(?P<network>[A-Za-z0-9]+)\]-(?P<mode>seq|par)\]$")
 _MAINNET_NODE = re.compile(r"::test_mainnet_block\[(?P<number>\d+)-(?P<variant>[a-z0-9-]+)\]$")
 _RANK = {"failed": 4, "xpassed": 3, "xfailed": 2, "skipped": 1, "passed": 0}
 
@@ -296,6 +367,11 @@ class _Reporter:
         node = report.nodeid
         if (m := _STATE_NODE.search(node)) is not None:
             key = ("state", m["fork"], m["mode"])
+        elif (m := _BLOCKCHAIN_NODE.search(node)) is not None:
+            key = ("blockchain", m["network"], m["mode"])
+            for name, value in report.user_properties:
+                if name == "conformance_blocks":
+                    conf.blockchain_records[node] = value
         elif (m := _MAINNET_NODE.search(node)) is not None:
             key = ("mainnet", int(m["number"]), m["variant"])
             for name, value in report.user_properties:
@@ -311,7 +387,8 @@ class _Reporter:
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config: pytest.Config) -> None:
         conf = self.conf
-        missing = [lk for lk in (conf._state_lookup, conf._mainnet_lookup) if lk is not None and lk.path is None]
+        missing = [lk for lk in (conf._state_lookup, conf._blockchain_lookup, conf._mainnet_lookup)
+                   if lk is not None and lk.path is None]
         if not conf.outcomes and not missing:
             return
         tr = terminalreporter
@@ -320,6 +397,9 @@ class _Reporter:
         state = [(k, o, d) for k, o, d in conf.outcomes.values() if k[0] == "state"]
         if state:
             _state_summary(tr, conf, state)
+        chains = {n: v for n, v in conf.outcomes.items() if v[0][0] == "blockchain"}
+        if chains:
+            _blockchain_summary(tr, conf, chains)
         mainnet = {n: v for n, v in conf.outcomes.items() if v[0][0] == "mainnet"}
         if mainnet:
             _mainnet_summary(tr, conf, mainnet)
@@ -374,3 +454,44 @@ def _mainnet_summary(tr, conf: Conformance, items: dict) -> None:
             f"{rec.get('gas', '?'):>11}  {rec.get('mode_used', '?'):<22}{rec.get('reexecutions', '-'):>7}"
             f"{duration:>8.2f}  {outcome}"
         )
+
+
+def _blockchain_summary(tr, conf: Conformance, items: dict) -> None:
+    """Per network and mode: tests (passed / failed / skipped) and blocks: valid blocks
+    checked, invalid blocks rejected by a transaction or by execution, header-only
+    blocks reported (outside the engine), failed blocks."""
+    tests: dict = defaultdict(lambda: defaultdict(int))
+    blocks: dict = defaultdict(lambda: defaultdict(int))
+    seconds: dict = defaultdict(float)
+    for node, ((_, network, mode), outcome, duration) in items.items():
+        tests[(network, mode)][outcome] += 1
+        tests[(network, mode)]["tests"] += 1
+        seconds[mode] += duration
+        for k, n in conf.blockchain_records.get(node, {}).items():
+            blocks[(network, mode)][k] += n
+    sampled = f" (sample of {conf.blockchain_sample_size} requested)" if conf.blockchain_sample_size else ""
+    tr.write_line(f"BlockchainTests{sampled}: {conf.blockchain_lookup.path}")
+    cols = [("tests", tests, "tests"), ("pass", tests, "passed"), ("fail", tests, "failed"),
+            ("skip", tests, "skipped"), ("valid", blocks, "valid"), ("rej-tx", blocks, "rejected_tx"),
+            ("rej-exec", blocks, "rejected_exec"), ("hdr-only", blocks, "header_only"),
+            ("blk-fail", blocks, "failed_blocks")]
+    tr.write_line(f"{'network':<32}{'mode':<5}" + "".join(f"{c:>9}" for c, _, _ in cols))
+    order = {n: i for i, n in enumerate(blocktests.NETWORKS)}
+    totals: dict = defaultdict(int)
+    for network in sorted({n for n, _ in tests}, key=lambda n: order.get(n, 99)):
+        for mode in MODES:
+            if (network, mode) not in tests:
+                continue
+            line = f"{network:<32}{mode:<5}"
+            for c, table, key in cols:
+                n = table[(network, mode)][key]
+                totals[(mode, c)] += n
+                line += f"{n:>9}"
+            tr.write_line(line)
+    for mode in MODES:
+        if any((n, mode) in tests for n, _ in tests):
+            tr.write_line(f"{'total':<32}{mode:<5}" + "".join(f"{totals[(mode, c)]:>9}" for c, _, _ in cols))
+    tr.write_line("blocks: valid = checked against its header (gasUsed, logsBloom, receiptTrie, stateRoot); "
+                  "rej-tx / rej-exec = an invalid block rejected by InvalidTransaction / by a header mismatch; "
+                  "hdr-only = outside the engine (a header or consensus rule), the test is a skip")
+    tr.write_line("time in tests: " + ", ".join(f"{m} {seconds[m]:.1f} s" for m in MODES if m in seconds))

@@ -24,6 +24,12 @@ with ``python -m conformance run '<id>'`` or pasted after
     python -m conformance sweep stExample -k Cancun --mode seq   # a folder, a -k expression
     python -m conformance sweep --revme-set --mode seq --workers 2
     python -m conformance sweep --exclude-slow --json sweep.json
+    python -m conformance sweep --corpus blockchain              # BlockchainTests, both modes
+
+``--corpus blockchain`` runs ethereum/tests BlockchainTests instead (conformance/
+blocktests.py, the checks of ``conformance/test_blockchain_tests.py``): a test is an
+item, a file a task; ids are ``test_blockchain[<test id>-<mode>]``, a test whose only
+unchecked blocks are header rules is "skipped", and the summary adds the block counts.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from . import checks, data, known_failures
+from . import blocktests, checks, data, known_failures
 from .statetests import FORKS, CaseLoader, CaseRef, index_file, list_files, load_index
 
 MODES = ("seq", "par")
@@ -83,9 +89,16 @@ def in_revme_set(ref: CaseRef) -> bool:
     )
 
 
-def item_id(ref: CaseRef, mode: str) -> str:
-    """The pytest item id (without the module path)."""
+def item_id(ref, mode: str) -> str:
+    """The pytest item id (without the module path) of a state case or a blockchain test."""
+    if isinstance(ref, blocktests.TestRef):
+        return f"test_blockchain[{ref.id}-{mode}]"
     return f"test_state[{ref.id}-{mode}]"
+
+
+def _group(ref) -> str:
+    """What the summary counts by: a case's fork, a blockchain test's network."""
+    return ref.network if isinstance(ref, blocktests.TestRef) else ref.fork
 
 
 # ---- selection ----------------------------------------------------------------------
@@ -100,12 +113,12 @@ def keyword_filter(expression: str):
 
     compiled = Expression.compile(expression)
 
-    def matches(ref: CaseRef, mode: str, slow: bool) -> bool:
-        names = {item_id(ref, mode), "test_state_tests.py", "conformance",
-                 "sequential" if mode == "seq" else "parallel"}
+    def matches(ref, mode: str, slow: bool) -> bool:
+        module = "test_blockchain_tests.py" if isinstance(ref, blocktests.TestRef) else "test_state_tests.py"
+        names = {item_id(ref, mode), module, "conformance", "sequential" if mode == "seq" else "parallel"}
         if slow:
             names.add("slow")
-        if known_failures.state_reason(ref, mode):
+        if not isinstance(ref, blocktests.TestRef) and known_failures.state_reason(ref, mode):
             names.add("xfail")
         return compiled.evaluate(KeywordMatcher(names))
 
@@ -127,7 +140,10 @@ def select(refs: list[CaseRef], *, paths: list[str] = (), keyword: str | None = 
     for ref in refs:
         if prefixes and not _under(ref.relpath, prefixes):
             continue
-        if fork_set and ref.fork not in fork_set:
+        if fork_set and _group(ref) not in fork_set:
+            continue
+        if isinstance(ref, blocktests.TestRef):  # no known failures, no slow marks
+            items += [(ref, mode) for mode in modes if matches is None or matches(ref, mode, False)]
             continue
         if revme_set and not in_revme_set(ref):
             continue
@@ -201,6 +217,19 @@ _SLOT = 3
 FLUSH_SECONDS = 1.0
 
 
+def make_blockchain_tasks(items: list[tuple[blocktests.TestRef, str]], root: Path) -> list[Task]:
+    """One task per blockchain-test file, largest first (cost: items x file size)."""
+    by_file: dict[str, list] = defaultdict(list)
+    for ref, mode in items:
+        by_file[ref.relpath].append((ref, mode))
+    groups = sorted(((rel, its, len(its) * (2000 + os.path.getsize(root / rel))) for rel, its in by_file.items()),
+                    key=lambda g: -g[2])
+    tasks = [Task(i, rel, its, cost) for i, (rel, its, cost) in enumerate(groups)]
+    for task in tasks:
+        task.pending = set(range(len(task.items)))
+    return tasks
+
+
 def verdict(ref: CaseRef, mode: str, failures: list[str]) -> tuple[str, str | None]:
     """(outcome, message) of an item from its failure lines, as pytest would report it:
     a known failure (known_failures, strict xfail) is "xfailed" when it fails and
@@ -211,7 +240,19 @@ def verdict(ref: CaseRef, mode: str, failures: list[str]) -> tuple[str, str | No
     return ("failed", "\n".join(failures)) if failures else ("passed", None)
 
 
-def _worker(conn, progress, slot: int, gst: str, threads: int) -> None:
+def run_blockchain_item(engine, loader: blocktests.TestLoader, ref: blocktests.TestRef, mode: str,
+                        threads: int | None):
+    """(outcome, message, block counts) of one blockchain test in one mode, as
+    test_blockchain_tests.py judges it."""
+    outcome = loader.test(ref).run(engine, mode, threads)
+    if outcome.failures:
+        return "failed", "\n".join(outcome.failures), outcome.counts
+    if outcome.header_only:
+        return "skipped", outcome.skip_reason(), outcome.counts
+    return "passed", None, outcome.counts
+
+
+def _worker(conn, progress, slot: int, gst: str, threads: int, corpus: str = "state") -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops the workers
     base = slot * _SLOT
     try:
@@ -225,6 +266,9 @@ def _worker(conn, progress, slot: int, gst: str, threads: int) -> None:
         if msg is None:
             return
         task_id, relpath, positions = msg  # positions: [(pos, ref, mode)]
+        if corpus == "blockchain":
+            _blockchain_task(conn, progress, base, task_id, positions, Path(gst), threads, engine)
+            continue
         loader = CaseLoader(Path(gst), max_files=1)
         results = []  # (pos, outcome, message or None, seconds)
         last_flush = time.monotonic()
@@ -253,6 +297,33 @@ def _worker(conn, progress, slot: int, gst: str, threads: int) -> None:
         conn.send(("done", task_id, results))
 
 
+def _blockchain_task(conn, progress, base: int, task_id: int, positions, root: Path, threads: int, engine) -> None:
+    """_worker's loop for a task of blockchain tests: results carry the block counts."""
+    loader = blocktests.TestLoader(root, max_files=1)
+    results = []
+    last_flush = time.monotonic()
+    progress[base] = task_id
+    for pos, ref, mode in positions:
+        ref = blocktests.TestRef(*ref)
+        progress[base + 1] = pos
+        progress[base + 2] = started = time.monotonic()
+        try:
+            outcome, message, counts = run_blockchain_item(engine, loader, ref, mode, threads)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # EngineError, a panic, a loader error: a failed item
+            outcome, counts = "failed", None
+            message = (f"test:  {ref.id}\nmode:  {checks.MODE_NAMES[mode]}\n"
+                       f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}")
+        now = time.monotonic()
+        progress[base + 2] = 0.0
+        results.append((pos, outcome, message, now - started, counts))
+        if now - last_flush >= FLUSH_SECONDS:
+            conn.send(("partial", task_id, results))
+            results, last_flush = [], now
+    conn.send(("done", task_id, results))
+
+
 # ---- the parent ---------------------------------------------------------------------
 
 
@@ -274,9 +345,15 @@ class Report:
     slowest: list = field(default_factory=list)  # (seconds, item id), >= 1 s
     items: list | None = None  # [item id, outcome, seconds] when --json
     done: int = 0
+    blocks: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))  # (network, mode) → key → n
+    skipped: list = field(default_factory=list)  # (item id, reason) of skipped blockchain tests
 
-    def add(self, ref: CaseRef, mode: str, outcome: str, seconds: float, message: str | None) -> None:
-        self.counts[(ref.fork, mode)][outcome] += 1
+    def add(self, ref, mode: str, outcome: str, seconds: float, message: str | None, counts: dict | None = None) -> None:
+        self.counts[(_group(ref), mode)][outcome] += 1
+        for key, n in (counts or {}).items():
+            self.blocks[(_group(ref), mode)][key] += n
+        if outcome == "skipped":
+            self.skipped.append((item_id(ref, mode), message or ""))
         self.seconds[mode] += seconds
         self.done += 1
         if outcome in ("failed", "xpassed"):
@@ -293,8 +370,9 @@ class Report:
 
 class Sweep:
     def __init__(self, gst: Path, tasks: list[Task], *, workers: int, threads: int, timeout: float,
-                 report: Report, progress_every: float | None, on_failure=None) -> None:
+                 report: Report, progress_every: float | None, on_failure=None, corpus: str = "state") -> None:
         self.gst = gst
+        self.corpus = corpus
         self.queue = deque(tasks)
         self.tasks = {t.id: t for t in tasks}
         self.threads = threads
@@ -315,7 +393,7 @@ class Sweep:
         base = slot.index * _SLOT
         self.progress[base:base + _SLOT] = [-1.0, -1.0, 0.0]
         slot.process = self.ctx.Process(
-            target=_worker, args=(child_end, self.progress, slot.index, str(self.gst), self.threads),
+            target=_worker, args=(child_end, self.progress, slot.index, str(self.gst), self.threads, self.corpus),
             name=f"sweep-worker-{slot.index}", daemon=True)
         slot.process.start()
         child_end.close()  # so that the worker's death reads as EOF here
@@ -351,11 +429,11 @@ class Sweep:
     def _record(self, task: Task, results) -> None:
         if results:
             self._fruitless = 0
-        for pos, outcome, message, seconds in results:
+        for pos, outcome, message, seconds, *counts in results:
             if pos in task.pending:
                 task.pending.discard(pos)
                 ref, mode = task.items[pos]
-                self.report.add(ref, mode, outcome, seconds, message)
+                self.report.add(ref, mode, outcome, seconds, message, *counts)
                 if outcome in ("failed", "xpassed") and self.on_failure:
                     self.on_failure(item_id(ref, mode), message)
 
@@ -483,6 +561,32 @@ def summary_lines(report: Report, modes: tuple[str, ...]) -> list[str]:
     return lines
 
 
+def blockchain_summary_lines(report: Report, modes: tuple[str, ...]) -> list[str]:
+    """Per network and mode: tests passed / failed / skipped, and the blocks (as the
+    pytest summary: valid checked, rejected by transaction / execution, header-only,
+    failed)."""
+    cols = [("pass", "passed"), ("fail", "failed"), ("skip", "skipped")]
+    block_cols = [("valid", "valid"), ("rej-tx", "rejected_tx"), ("rej-exec", "rejected_exec"),
+                  ("hdr-only", "header_only"), ("blk-fail", "failed_blocks")]
+    lines = [f"{'network':<32}{'mode':<5}" + "".join(f"{c:>9}" for c, _ in cols + block_cols)]
+    order = {n: i for i, n in enumerate(blocktests.NETWORKS)}
+    totals: dict = defaultdict(int)
+    for network in sorted({n for n, _ in report.counts}, key=lambda n: order.get(n, 99)):
+        for mode in modes:
+            c, b = report.counts.get((network, mode), {}), report.blocks.get((network, mode), {})
+            if not c:
+                continue
+            values = [c.get(k, 0) + (c.get("xpassed", 0) if k == "failed" else 0) for _, k in cols]
+            values += [b.get(k, 0) for _, k in block_cols]
+            for (name, _), n in zip(cols + block_cols, values):
+                totals[(mode, name)] += n
+            lines.append(f"{network:<32}{mode:<5}" + "".join(f"{n:>9}" for n in values))
+    for mode in modes:
+        lines.append(f"{'total':<32}{mode:<5}" + "".join(f"{totals[(mode, c)]:>9}" for c, _ in cols + block_cols))
+    lines.append("time in items: " + ", ".join(f"{m} {report.seconds[m]:.1f} s" for m in modes if m in report.seconds))
+    return lines
+
+
 # ---- the command --------------------------------------------------------------------
 
 
@@ -493,8 +597,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ethereum-tests", dest="sweep_corpus", metavar="PATH",
                    help="ethereum/tests checkout or a GeneralStateTests folder (default as for pytest)")
     p.add_argument("-k", dest="keyword", metavar="EXPR", help="pytest's -k expression over the item ids")
-    p.add_argument("--fork", action="append", default=[], choices=FORKS, metavar="FORK",
-                   help=f"only this fork (repeatable): {', '.join(FORKS)}")
+    p.add_argument("--corpus", choices=("state", "blockchain"), default="state",
+                   help="GeneralStateTests (state, the default) or BlockchainTests (blockchain)")
+    p.add_argument("--fork", action="append", default=[], choices=blocktests.NETWORKS, metavar="FORK",
+                   help=f"only this fork (repeatable): {', '.join(FORKS)}; with --corpus blockchain, "
+                        "a network (those and the transitions, e.g. BerlinToLondonAt5)")
     p.add_argument("--mode", choices=("seq", "par", "both"), default="both",
                    help="sequential, parallel or both (default)")
     p.add_argument("--workers", type=int, default=data.usable_cores(), metavar="N", help="processes (default: cores)")
@@ -564,9 +671,82 @@ def resolve(paths: list[str], corpus_option: str | None, use_cache: bool) -> tup
     return gst, load_index(gst, data.cache_dir() if use_cache else None), inside, False
 
 
+def resolve_blockchain(paths: list[str], corpus_option: str | None, use_cache: bool):
+    """(BlockchainTests root, its tests, the selected paths relative to it). Paths are
+    under the corpus: relative to BlockchainTests, or on disk inside it."""
+    lookup = data.find_blockchain_tests(corpus_option)
+    root = lookup.path
+    if root is None:
+        raise SystemExit(lookup.describe_missing())
+    inside = []
+    for p in paths:
+        q = Path(p).expanduser().resolve()
+        if q.exists() and q.is_relative_to(root):
+            inside.append(q.relative_to(root).as_posix())
+        elif (root / p.strip("/")).exists():
+            inside.append(p.strip("/"))
+        else:
+            raise SystemExit(f"{p}: no such file or folder under {root} (--corpus blockchain runs its corpus only)")
+    return root, blocktests.load_index(root, data.cache_dir() if use_cache else None), inside
+
+
+def main_blockchain(args: argparse.Namespace, corpus_option: str | None, started: float) -> int:
+    """``sweep --corpus blockchain``: the BlockchainTests, as test_blockchain_tests.py."""
+    root, refs, paths = resolve_blockchain(args.paths, corpus_option, not args.no_index_cache)
+    modes = MODES if args.mode == "both" else (args.mode,)
+    items = select(refs, paths=paths, keyword=args.keyword, forks=args.fork, modes=modes)
+    if not items:
+        print("no items selected", file=sys.stderr)
+        return 5
+    tasks = make_blockchain_tasks(items, root)
+    threads = max(1, args.engine_threads or data.usable_cores())
+    workers = max(1, args.workers)
+    report = Report(items=[] if args.json else None)
+    repro = "python -m conformance" + (f" --ethereum-tests {corpus_option}" if corpus_option else "")
+    print(f"BlockchainTests: {root}")
+    print(f"{len(items)} items ({len({r for r, _ in items})} tests, {len(tasks)} tasks), modes {'+'.join(modes)}, "
+          f"{workers} workers, engine threads {threads}, timeout {args.timeout:g} s", flush=True)
+    sweep = Sweep(root, tasks, workers=workers, threads=threads, timeout=args.timeout, report=report,
+                  progress_every=None if args.quiet else 30.0, corpus="blockchain",
+                  on_failure=lambda ident, message: print(f"FAILED {ident}", flush=True))
+    sweep.run()
+    wall = time.perf_counter() - started
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print("=" * 30 + " conformance sweep summary (BlockchainTests) " + "=" * 30)
+    for line in blockchain_summary_lines(report, modes):
+        print(line)
+    if report.failures:
+        print(f"failures ({len(report.failures)}):")
+        for ident, message in sorted(report.failures):
+            print(f"FAILED {ident}")
+            for line in message.splitlines():
+                print(f"    {line}")
+            print(f"    rerun: {repro} run '{ident}'")
+    if sweep.restarts:
+        print(f"workers restarted: {sweep.restarts}")
+    print(f"wall time {wall:.1f} s; CPU: workers {children.ru_utime + children.ru_stime:.1f} s; load average "
+          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    status = 1 if report.failed else 0
+    skipped = sum(c.get("skipped", 0) for c in report.counts.values())
+    print(f"{report.done} items: {report.failed} failed, {skipped} skipped (header rules outside the engine)")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "corpus": str(root), "argv": sys.argv[1:], "modes": list(modes), "workers": workers,
+            "engine_threads": threads, "wall_seconds": round(wall, 3),
+            "counts": {f"{n}/{m}": dict(c) for (n, m), c in report.counts.items()},
+            "blocks": {f"{n}/{m}": dict(c) for (n, m), c in report.blocks.items()},
+            "failures": [{"id": i, "message": m} for i, m in report.failures],
+            "skipped": [{"id": i, "reason": r} for i, r in report.skipped],
+            "items": report.items, "exit_status": status,
+        }, indent=1))
+    return status
+
+
 def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     corpus_option = args.sweep_corpus or getattr(args, "ethereum_tests", None)
+    if getattr(args, "corpus", "state") == "blockchain":
+        return main_blockchain(args, corpus_option, started)
     gst, refs, paths, own_root = resolve(args.paths, corpus_option, not args.no_index_cache)
     modes = MODES if args.mode == "both" else (args.mode,)
     items = select(refs, paths=paths, keyword=args.keyword, forks=args.fork, modes=modes,

@@ -1,8 +1,8 @@
 """The pre-merge gate and the full run, as one table.
 
 Runs each suite (engine unit tests, API tests, the regression corpus, mocked blocks,
-mainnet blocks, GeneralStateTests, properties) as its own command, reads its result
-(JUnit XML for pytest, the summary line for cargo test) and prints one table —
+mainnet blocks, GeneralStateTests, BlockchainTests, properties) as its own command,
+reads its result (JUnit XML for pytest, the summary line for cargo test) and prints one table —
 suite, cases, passed, failed, time — then exits non-zero if any suite failed or ran
 nothing.
 
@@ -88,8 +88,12 @@ def selection(extra: list[str]) -> str | None:
     return " ".join(picked) or None
 
 
-def suites(full: bool, workers: str, state_sample: int, extra: list[str], engine_threads: int | None = None) -> list[Suite]:
-    # --engine-threads: the conformance plugin's option (mainnet blocks, state tests).
+BLOCKCHAIN_SAMPLE = 300  # blockchain tests in the gate: every folder, network and exception name (~5 s)
+
+
+def suites(full: bool, workers: str, state_sample: int, extra: list[str], engine_threads: int | None = None,
+           blockchain_sample: int = BLOCKCHAIN_SAMPLE) -> list[Suite]:
+    # --engine-threads: the conformance plugin's option (mainnet blocks, state and blockchain tests).
     threads = ["--engine-threads", str(engine_threads)] if engine_threads else []
     pytest = [str(VENV_BIN / "pytest"), "-p", "no:cacheprovider", "-q", "-n", workers, *threads, *extra]
     # Markers (pyproject.toml): `slow` runs only in --full unless also `gate`; `nightly`
@@ -99,6 +103,7 @@ def suites(full: bool, workers: str, state_sample: int, extra: list[str], engine
     user_marks = marker_expression(extra)
     slow = ["-m", f"({user_marks}) and ({marks})" if user_marks else marks]
     sample = [] if full else ["--state-tests-sample", str(state_sample)]
+    chain_sample = [] if full else ["--blockchain-tests-sample", str(blockchain_sample)]
     # The gate replays the same derandomized examples every run; make test draws new
     # ones every run (the `ci` profile), so each CI run also searches.
     profile = ["--hypothesis-profile", "ci" if full else "gate"]
@@ -109,7 +114,8 @@ def suites(full: bool, workers: str, state_sample: int, extra: list[str], engine
         Suite("mocked-blocks", [*pytest, *slow, "generators/tests"]),
         Suite("mainnet-blocks", [*pytest, "conformance/test_mainnet_blocks.py"]),
         Suite("state-tests", [*pytest, *slow, *sample, "conformance/test_state_tests.py"]),
-        Suite("loaders", [*pytest, "conformance/test_loaders.py"]),
+        Suite("blockchain-tests", [*pytest, *chain_sample, "conformance/test_blockchain_tests.py"]),
+        Suite("loaders", [*pytest, "conformance/test_loaders.py", "conformance/test_blocktests_loader.py"]),
         Suite("properties", [*pytest, *slow, *profile, "properties", "--ignore", "properties/test_regressions.py"]),
         Suite("bench-smoke", [*pytest, "bench"]),
     ]
@@ -198,11 +204,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine-threads", type=int, metavar="N",
                         help="threads of the conformance suites' parallel runs (default: every core)")
     parser.add_argument("--state-sample", type=int, default=2000, help="state-test sample size of the gate")
+    parser.add_argument("--blockchain-sample", type=int, default=BLOCKCHAIN_SAMPLE,
+                        help=f"blockchain tests in the gate's sample (default {BLOCKCHAIN_SAMPLE})")
     parser.add_argument("extra", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args(argv)
     if not (VENV_BIN / "pytest").exists():
         parser.exit(2, f"{parser.prog}: no {VENV_BIN / 'pytest'}: run `make setup` first (or `make gate`, which does)\n")
-    chosen = suites(args.full, args.workers, args.state_sample, args.extra, args.engine_threads)
+    chosen = suites(args.full, args.workers, args.state_sample, args.extra, args.engine_threads,
+                    blockchain_sample=args.blockchain_sample)
     if args.only:
         wanted = set(args.only.split(","))
         unknown = wanted - {s.name for s in chosen}

@@ -65,7 +65,8 @@ def test_unknown_suite_lists_the_names():
     proc = run_gate("--only", "api,foo")
     assert proc.returncode == 2
     assert proc.stderr.strip().endswith("error: unknown suites: foo; the suites are: engine-unit, api, regressions, "
-                                        "mocked-blocks, mainnet-blocks, state-tests, loaders, properties, bench-smoke")
+                                        "mocked-blocks, mainnet-blocks, state-tests, blockchain-tests, loaders, properties, "
+                                        "bench-smoke")
 
 
 def test_without_a_venv_it_says_run_make_setup(tmp_path):
