@@ -7,9 +7,9 @@ be checked: gasUsed, logsBloom and, from Byzantium on, receiptsRoot (earlier rec
 embed intermediate state roots that a partial pre-state cannot give). Where the blocks
 come from and how to add one: docs/conformance.md.
 
-Not executed, by design of the fixture format: block and uncle rewards, withdrawals
-(Shanghai on) and the EIP-4788 beacon-root system call (Cancun on). None of them changes
-a receipt, so the checked header fields are unaffected.
+The block-level effects the block's data gives run too (blockstm.from_rpc): the EIP-4788
+beacon-root call (Cancun on), withdrawals (Shanghai on), the block reward before Paris
+when the block has no uncles. The state root stays unchecked: the pre-state is partial.
 """
 
 from __future__ import annotations
