@@ -46,10 +46,11 @@ def test_the_console_script_is_installed():
 
 
 @pytest.mark.parametrize("command,words", [
-    ([], ["run", "rpc", "statetest", "Exit status"]),
+    ([], ["run", "rpc", "statetest", "blocktest", "Exit status"]),
     (["run"], ["FIXTURE", "--mode", "--threads", "--json", "- reads stdin", "examples:"]),
     (["rpc"], ["--prestate", "prestateTracer", "diffMode", "receiptsRoot", "--chain-id"]),
     (["statetest"], ["PATH", "revme", "-k EXPR", "--mode", "--workers"]),
+    (["blocktest"], ["stateRoot", "parent", "-k EXPR", "--mode", "--workers"]),
 ])
 def test_help_reads_well(command, words):
     proc = cli(*command, "--help")
@@ -217,6 +218,12 @@ def test_statetest_on_a_file_anywhere(tmp_path):
     assert proc.returncode == 1
     assert "FAILED test_state[add11.json::add11[Cancun-d0g0v0]-seq]" in proc.stdout.decode()
     assert f"rerun: python -m conformance sweep {path} --mode seq" in proc.stdout.decode()
+
+
+def test_blocktest_runs_whole_blocks():
+    proc = cli("blocktest", "-k", "bcExample", "--workers", "1", "-q")
+    assert proc.returncode == 0, text(proc)
+    assert "0 failed" in proc.stdout.decode()
 
 
 def test_statetest_outside_a_checkout_says_what_it_needs(tmp_path):

@@ -3,6 +3,7 @@
     blockstm run block.json [--mode parallel --threads 4] [--json]
     blockstm rpc block.json --prestate trace.json [--chain-id 1]
     blockstm statetest PATH ...        # ethereum/tests state tests, like `revme statetest`
+    blockstm blocktest [PATH ...]      # ethereum/tests BlockchainTests: whole blocks, chained
 
 Exit status: 0 the block executed (and, for ``rpc``, matched its header; for
 ``statetest``, every case passed); 1 the block was rejected (a malformed fixture, an
@@ -247,6 +248,16 @@ def parser() -> argparse.ArgumentParser:
                                   "  blockstm statetest --revme-set --mode seq --workers 2")
         sweep.add_arguments(p)
         p.set_defaults(func=lambda args: sweep.main(args))
+        p = sub.add_parser("blocktest", help="run ethereum/tests BlockchainTests (chains of whole blocks)",
+                           description="Run ethereum/tests BlockchainTests with the conformance suite's checks:\n"
+                                       "each block on its parent's result, with its rewards, withdrawals and\n"
+                                       "system calls, against its header's gasUsed, logsBloom, receiptTrie and\n"
+                                       "stateRoot; invalid blocks rejected. It is `python -m conformance sweep\n"
+                                       "--corpus blockchain`, from the repository checkout.",
+                           formatter_class=argparse.RawDescriptionHelpFormatter,
+                           epilog="examples:\n  blockstm blocktest\n  blockstm blocktest -k bcUncleTest --mode par")
+        sweep.add_arguments(p)
+        p.set_defaults(func=lambda args: sweep.main(args), corpus="blockchain")
     else:
         p = sub.add_parser("statetest", help="run ethereum/tests state tests (needs a blockstm repository checkout)",
                            description="Needs the conformance package of a blockstm repository checkout.")
