@@ -32,6 +32,7 @@ from typing import Any, Iterable, Iterator, NamedTuple
 FORKS = (
     "Frontier", "Homestead", "EIP150", "EIP158", "Byzantium", "Constantinople",
     "ConstantinopleFix", "Istanbul", "Berlin", "London", "Paris", "Shanghai", "Cancun",
+    "Prague", "Osaka", "BPO1", "BPO2",  # none in ../shared's corpus (filled up to Cancun)
 )
 
 # The env fields a block fixture takes from a state test (the rest, if any, is ignored).

@@ -232,7 +232,7 @@ def test_every_case_converts_consistently(gst, corpus):
     assert len(ids) == sum(per_fork.values())
     if len(ids) >= 101_000:  # the shared snapshot; a newer checkout may differ
         assert len(ids) == 101_161
-        assert set(per_fork) == set(statetests.FORKS)
+        assert set(per_fork) == set(statetests.FORKS[:statetests.FORKS.index("Cancun") + 1])  # filled up to Cancun
 
 
 def test_index_cache_roundtrip(gst, tmp_path):

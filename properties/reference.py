@@ -61,7 +61,7 @@ from ethereum.exceptions import (
 )
 from ethereum_rlp import rlp
 from ethereum_types.bytes import Bytes, Bytes0, Bytes20, Bytes32
-from ethereum_types.numeric import U64, U256, Uint
+from ethereum_types.numeric import U8, U64, U256, Uint
 
 __all__ = [
     "run_reference",
@@ -96,10 +96,13 @@ EELS_FORKS = {
     "Shanghai": "shanghai",
     "Cancun": "cancun",
     "Prague": "prague",
+    "Osaka": "osaka",
+    "BPO1": "bpo1",
+    "BPO2": "bpo2",
 }
 _ORDER = ["frontier", "homestead", "tangerine_whistle", "spurious_dragon", "byzantium",
           "constantinople", "istanbul", "berlin", "london", "paris", "shanghai", "cancun",
-          "prague"]
+          "prague", "osaka", "bpo1", "bpo2"]
 
 UINT256_MAX = 2**256 - 1
 
@@ -253,6 +256,8 @@ def _load_fork(fixture_fork: str) -> _Fork:
 def _tx_type(tx: Mapping[str, Any]) -> int:
     if tx.get("type") is not None:
         return _quantity(tx["type"], "type")
+    if tx.get("authorizationList") is not None:
+        return 4
     if tx.get("maxFeePerBlobGas") is not None or tx.get("blobVersionedHashes") is not None:
         return 3
     if tx.get("maxFeePerGas") is not None:
@@ -263,7 +268,7 @@ def _tx_type(tx: Mapping[str, Any]) -> int:
 
 
 _TYPE_CLASS = {0: "LegacyTransaction", 1: "AccessListTransaction",
-               2: "FeeMarketTransaction", 3: "BlobTransaction"}
+               2: "FeeMarketTransaction", 3: "BlobTransaction", 4: "SetCodeTransaction"}
 
 
 class _UnsupportedType(Exception):
@@ -322,6 +327,21 @@ def _build_tx(f: _Fork, tx: Mapping[str, Any], path: str):
             _bytes32(h, f"{path}.blobVersionedHashes") for h in tx.get("blobVersionedHashes") or [])
         fields["max_fee_per_blob_gas"] = U256(
             _bounded(tx.get("maxFeePerBlobGas", 0), f"{path}.maxFeePerBlobGas", 128))
+    if "authorizations" in names:  # EIP-7702: signed; EELS recovers each authority
+        fields["nonce"] = U64(int(fields["nonce"]))
+        auths = []
+        for i, a in enumerate(tx.get("authorizationList") or []):
+            apath = f"{path}.authorizationList[{i}]"
+            parity = a.get("yParity", a.get("v"))
+            auths.append(f.fork_types.Authorization(
+                chain_id=U256(_bounded(a["chainId"], f"{apath}.chainId")),
+                address=_address(a["address"], f"{apath}.address"),
+                nonce=U64(_bounded(a["nonce"], f"{apath}.nonce", 64)),
+                y_parity=U8(_bounded(parity, f"{apath}.yParity", 8)),
+                r=U256(_bounded(a["r"], f"{apath}.r")),
+                s=U256(_bounded(a["s"], f"{apath}.s")),
+            ))
+        fields["authorizations"] = tuple(auths)
     if "y_parity" in names:
         fields["y_parity"] = U256(0)
     if "v" in names:

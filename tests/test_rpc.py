@@ -136,8 +136,8 @@ def test_options_chain_id_fork_block_hashes():
     assert "currentExcessBlobGas" not in fixture["env"] and fixture["blockHashes"] == {"16": "0x" + "11" * 32}
     with pytest.raises(ValueError, match="chain_id must be a non-negative int, got True"):
         blockstm.from_rpc(rpc_block([]), {}, chain_id=True)
-    with pytest.raises(ValueError, match="fork must be one of Frontier, .*, got 'Prague'"):
-        blockstm.from_rpc(rpc_block([]), {}, fork="Prague")
+    with pytest.raises(ValueError, match="fork must be one of Frontier, .*, got 'Amsterdam'"):
+        blockstm.from_rpc(rpc_block([]), {}, fork="Amsterdam")
 
 
 def test_header_mismatches_name_each_field():

@@ -1,6 +1,8 @@
 //! What the protocol does to the state around a block's transactions, in its order:
-//! before them the DAO fork's drain and the EIP-4788 beacon-root system call; after
-//! them the block and ommer rewards (before Paris) and the withdrawals (Shanghai on).
+//! before them the DAO fork's drain, the EIP-4788 beacon-root and (Prague on) EIP-2935
+//! history-storage system calls; after them the block and ommer rewards (before Paris),
+//! the withdrawals (Shanghai on) and (Prague on) the EIP-7685 requests: deposits from the
+//! receipts' logs (EIP-6110), then the EIP-7002 and EIP-7251 request contracts' calls.
 //!
 //! Both executors start from `start_state` and end through `after_transactions`, so
 //! the effects are the same code in both modes. Under Block-STM the effects before the
@@ -16,7 +18,8 @@ use crate::fixture::BlockFixture;
 use crate::fork::Fork;
 use crate::state::{Account, BlockHashes, WorldState};
 use alloy_eips::eip4895::Withdrawal;
-use alloy_primitives::{Address, B256, U256};
+use alloy_primitives::{Address, Bytes, B256, U256};
+use crate::receipts::TxReceipt;
 use revm::database_interface::WrapDatabaseRef;
 use revm::handler::SystemCallEvm;
 use std::collections::BTreeSet;
@@ -38,6 +41,11 @@ pub struct BlockEffects {
     pub rewards: bool,
     pub ommers: Vec<Ommer>,
     pub withdrawals: Option<Vec<Withdrawal>>,
+    /// EIP-2935: the parent block's hash, stored by the history contract.
+    pub parent_hash: Option<B256>,
+    /// EIP-7685: collect the block's requests (deposits, withdrawal and consolidation
+    /// requests) and their hash.
+    pub requests: bool,
 }
 
 /// Which effect a `BlockEffect` is.
@@ -47,10 +55,21 @@ pub enum Effect {
     BeaconRoot,
     Rewards,
     Withdrawals,
+    HistoryStorage,
+    WithdrawalRequests,
+    ConsolidationRequests,
 }
 
 impl Effect {
-    pub const ALL: [Effect; 4] = [Effect::DaoFork, Effect::BeaconRoot, Effect::Rewards, Effect::Withdrawals];
+    pub const ALL: [Effect; 7] = [
+        Effect::DaoFork,
+        Effect::BeaconRoot,
+        Effect::Rewards,
+        Effect::Withdrawals,
+        Effect::HistoryStorage,
+        Effect::WithdrawalRequests,
+        Effect::ConsolidationRequests,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -58,6 +77,9 @@ impl Effect {
             Effect::BeaconRoot => "beacon_root",
             Effect::Rewards => "rewards",
             Effect::Withdrawals => "withdrawals",
+            Effect::HistoryStorage => "history_storage",
+            Effect::WithdrawalRequests => "withdrawal_requests",
+            Effect::ConsolidationRequests => "consolidation_requests",
         }
     }
 }
@@ -89,15 +111,29 @@ pub fn start_state(
         effects.push(BlockEffect { effect: Effect::DaoFork, changes: dao_drain(&mut state) });
     }
     if let Some(root) = block.effects.parent_beacon_block_root {
-        let (changes, moved) = beacon_root_call(block, root, state)?;
-        state = moved;
-        effects.push(BlockEffect { effect: Effect::BeaconRoot, changes });
+        let call = system_call(block, alloy_eips::eip4788::BEACON_ROOTS_ADDRESS, root.0.into(), &mut state)?;
+        effects.push(BlockEffect { effect: Effect::BeaconRoot, changes: call.changes });
+    }
+    if let Some(parent) = block.effects.parent_hash {
+        let call = system_call(block, alloy_eips::eip2935::HISTORY_STORAGE_ADDRESS, parent.0.into(), &mut state)?;
+        effects.push(BlockEffect { effect: Effect::HistoryStorage, changes: call.changes });
     }
     Ok((state, effects))
 }
 
+/// What the effects after the transactions produce besides state changes.
+pub struct AfterTransactions {
+    pub effects: Vec<BlockEffect>,
+    /// EIP-7685: each non-empty request list, its type byte first (when asked for).
+    pub requests: Option<Vec<Bytes>>,
+}
+
 /// Applies the effects after the transactions to the post-state; returns them.
-pub fn after_transactions(block: &BlockFixture, state: &mut WorldState) -> Vec<BlockEffect> {
+pub fn after_transactions(
+    block: &BlockFixture,
+    state: &mut WorldState,
+    receipts: &[TxReceipt],
+) -> Result<AfterTransactions, EngineError> {
     let mut effects = Vec::new();
     if block.effects.rewards {
         if let Some(reward) = block_reward(block.fork) {
@@ -121,7 +157,79 @@ pub fn after_transactions(block: &BlockFixture, state: &mut WorldState) -> Vec<B
         // EIP-161 holds for withdrawals too: a zero withdrawal leaves no empty account.
         effects.push(BlockEffect { effect: Effect::Withdrawals, changes: book.changes(state, true) });
     }
-    effects
+    let requests = if block.effects.requests {
+        let mut requests = Vec::new();
+        let deposits = deposit_requests(receipts)?;
+        if !deposits.is_empty() {
+            requests.push(typed(alloy_eips::eip6110::DEPOSIT_REQUEST_TYPE, &deposits));
+        }
+        for (effect, contract, kind) in [
+            (Effect::WithdrawalRequests, alloy_eips::eip7002::WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS, alloy_eips::eip7002::WITHDRAWAL_REQUEST_TYPE),
+            (Effect::ConsolidationRequests, alloy_eips::eip7251::CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS, alloy_eips::eip7251::CONSOLIDATION_REQUEST_TYPE),
+        ] {
+            // A request contract must be there and must succeed, or the block is invalid.
+            if state.accounts.get(&contract).is_none_or(|a| a.code_hash == revm::primitives::KECCAK_EMPTY) {
+                return Err(EngineError::InvalidBlock(format!("no code at the {} contract {contract}", effect.name())));
+            }
+            let call = system_call(block, contract, Bytes::new(), state)?;
+            if !call.result.is_success() {
+                return Err(EngineError::InvalidBlock(format!("the {} contract's system call failed: {:?}", effect.name(), call.result)));
+            }
+            let output = call.result.output().cloned().unwrap_or_default();
+            if !output.is_empty() {
+                requests.push(typed(kind, &output));
+            }
+            effects.push(BlockEffect { effect, changes: call.changes });
+        }
+        Some(requests)
+    } else {
+        None
+    };
+    Ok(AfterTransactions { effects, requests })
+}
+
+fn typed(kind: u8, data: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(1 + data.len());
+    out.push(kind);
+    out.extend_from_slice(data);
+    out.into()
+}
+
+/// EIP-6110's deposit contract (mainnet's) and its `DepositEvent` topic.
+const DEPOSIT_CONTRACT: Address = alloy_eips::eip6110::MAINNET_DEPOSIT_CONTRACT_ADDRESS;
+const DEPOSIT_EVENT: B256 = alloy_primitives::b256!("649bbc62d0e31342afea4e5cd82d4049e7e1ee912fc0889aa790803be39038c5");
+
+/// The deposit requests of the block: each `DepositEvent` of the deposit contract, its
+/// five ABI-encoded byte strings (pubkey 48, withdrawal credentials 32, amount 8,
+/// signature 96, index 8) concatenated. A log of another layout makes the block invalid.
+fn deposit_requests(receipts: &[TxReceipt]) -> Result<Vec<u8>, EngineError> {
+    const FIELDS: [(usize, usize); 5] = [(160, 48), (256, 32), (320, 8), (384, 96), (512, 8)];
+    let mut out = Vec::new();
+    for (index, receipt) in receipts.iter().enumerate() {
+        for log in &receipt.logs {
+            if log.address != DEPOSIT_CONTRACT || log.topics().first() != Some(&DEPOSIT_EVENT) {
+                continue;
+            }
+            let data = &log.data.data;
+            let bad = |what: &str| EngineError::InvalidBlock(format!("transaction {index}: a deposit log with {what}"));
+            if data.len() != 576 {
+                return Err(bad(&format!("{} bytes of data, not 576", data.len())));
+            }
+            let word = |at: usize| U256::from_be_slice(&data[at..at + 32]);
+            for (field, &(offset, size)) in FIELDS.iter().enumerate() {
+                if word(32 * field) != U256::from(offset) {
+                    return Err(bad(&format!("field {field} at offset {}, not {offset}", word(32 * field))));
+                }
+                if word(offset) != U256::from(size) {
+                    return Err(bad(&format!("field {field} of size {}, not {size}", word(offset))));
+                }
+            }
+            for &(offset, size) in &FIELDS {
+                out.extend_from_slice(&data[offset + 32..offset + 32 + size]);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The block reward of a proof-of-work fork (none from Paris on).
@@ -184,23 +292,28 @@ fn dao_drain(state: &mut WorldState) -> TxChanges {
     book.changes(state, false)
 }
 
-/// EIP-4788: the beacon-roots contract called by the system address with the parent
-/// beacon block root, before the transactions. Not a transaction: no nonce, no fee, no
-/// gas counted in the block; its failure (no code there, a revert) changes nothing.
-fn beacon_root_call(block: &BlockFixture, root: B256, state: WorldState) -> Result<(TxChanges, WorldState), EngineError> {
+/// A system call's outcome.
+struct SystemCall {
+    changes: TxChanges,
+    result: revm::context::result::ExecutionResult,
+}
+
+/// A system call (EIP-4788, EIP-2935, EIP-7002, EIP-7251): `target` called by the system
+/// address with `data`, applied to `state`. Not a transaction: no nonce, no fee, no gas
+/// counted in the block. Calling an address without code succeeds and changes nothing.
+fn system_call(block: &BlockFixture, target: Address, data: Bytes, state: &mut WorldState) -> Result<SystemCall, EngineError> {
     let cfg = cfg_env(block.fork, &block.header);
     let benv = block_env(block.fork, &block.header, &cfg);
-    let mut evm = crate::vm::build_evm(WrapDatabaseRef(state), cfg, benv);
-    let outcome = evm
-        .system_call(alloy_eips::eip4788::BEACON_ROOTS_ADDRESS, root.0.into())
-        .map_err(|e| EngineError::Internal(format!("the beacon-root system call: {e}")))?;
+    let mut evm = crate::vm::build_evm(WrapDatabaseRef(std::mem::take(state)), cfg, benv);
+    let outcome = evm.system_call(target, data);
+    *state = std::mem::take(&mut evm.ctx.journaled_state.database.0);
+    let outcome = outcome.map_err(|e| EngineError::Internal(format!("the system call to {target}: {e}")))?;
     let mut touched = outcome.state;
     // revm loads the caller and warms the coinbase for any call; a system call touches
     // neither (an empty coinbase must not be swept by EIP-161 here).
     touched.remove(&alloy_eips::eip4788::SYSTEM_ADDRESS);
     touched.remove(&block.header.coinbase);
     let changes = TxChanges::from_evm_state(touched);
-    let mut state = std::mem::take(&mut evm.ctx.journaled_state.database.0);
     state.apply(&changes);
-    Ok((changes, state))
+    Ok(SystemCall { changes, result: outcome.result })
 }

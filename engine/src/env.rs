@@ -12,8 +12,9 @@ pub fn cfg_env(fork: Fork, header: &BlockHeader) -> CfgEnv {
         cfg.gas_params = crate::constantinople::gas_params();
     }
     cfg.chain_id = header.chain_id;
-    if fork.has_blobs() {
-        cfg.set_max_blobs_per_tx(6);
+    if let Some(blobs) = fork.blob_params() {
+        cfg.set_max_blobs_per_tx(blobs.per_tx);
+        cfg.blob_base_fee_update_fraction = Some(blobs.update_fraction);
     }
     cfg
 }
@@ -40,7 +41,5 @@ pub fn block_env(fork: Fork, header: &BlockHeader, cfg: &CfgEnv) -> BlockEnv {
     block
 }
 
-/// Blob gas a block may use at most (EIP-4844, Cancun: 6 blobs of 2**17 gas).
-pub const MAX_BLOB_GAS_PER_BLOCK: u64 = 6 * 131_072;
 /// Blob gas per blob.
 pub const GAS_PER_BLOB: u64 = 131_072;

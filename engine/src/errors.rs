@@ -57,11 +57,13 @@ pub enum InvalidTxKind {
     BlobBlockGasExhausted,
     BlobVersionNotSupported,
     InvalidSignature,
+    EmptyAuthorizationList,
+    SetCodeCreate,
     Other,
 }
 
 impl InvalidTxKind {
-    pub const ALL: [InvalidTxKind; 25] = [
+    pub const ALL: [InvalidTxKind; 27] = [
         InvalidTxKind::NonceTooLow,
         InvalidTxKind::NonceTooHigh,
         InvalidTxKind::NonceOverflow,
@@ -86,6 +88,8 @@ impl InvalidTxKind {
         InvalidTxKind::BlobBlockGasExhausted,
         InvalidTxKind::BlobVersionNotSupported,
         InvalidTxKind::InvalidSignature,
+        InvalidTxKind::EmptyAuthorizationList,
+        InvalidTxKind::SetCodeCreate,
         InvalidTxKind::Other,
     ];
 
@@ -115,6 +119,8 @@ impl InvalidTxKind {
             InvalidTxKind::BlobBlockGasExhausted => "blob_block_gas_exhausted",
             InvalidTxKind::BlobVersionNotSupported => "blob_version_not_supported",
             InvalidTxKind::InvalidSignature => "invalid_signature",
+            InvalidTxKind::EmptyAuthorizationList => "empty_authorization_list",
+            InvalidTxKind::SetCodeCreate => "set_code_create",
             InvalidTxKind::Other => "other",
         }
     }
@@ -152,6 +158,7 @@ impl InvalidTxKind {
             R::BlobCreateTransaction => InvalidTxKind::BlobCreate,
             R::TooManyBlobs { .. } => InvalidTxKind::TooManyBlobs,
             R::BlobVersionNotSupported => InvalidTxKind::BlobVersionNotSupported,
+            R::EmptyAuthorizationList => InvalidTxKind::EmptyAuthorizationList,
             _ => InvalidTxKind::Other,
         }
     }
@@ -176,6 +183,9 @@ impl fmt::Display for InvalidTx {
 pub enum EngineError {
     Fixture(FixtureError),
     InvalidTx(InvalidTx),
+    /// The block breaks a rule of its own, outside any transaction (a system contract
+    /// missing or failing, a malformed deposit log): rejected as a client would.
+    InvalidBlock(String),
     /// A bug or an unusable request: never a verdict about the block.
     Internal(String),
 }
@@ -197,6 +207,7 @@ impl fmt::Display for EngineError {
         match self {
             EngineError::Fixture(e) => e.fmt(f),
             EngineError::InvalidTx(e) => e.fmt(f),
+            EngineError::InvalidBlock(m) => write!(f, "invalid block: {m}"),
             EngineError::Internal(m) => write!(f, "internal engine error: {m}"),
         }
     }

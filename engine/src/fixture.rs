@@ -136,7 +136,7 @@ pub fn from_json(value: &Json<'_>) -> Result<BlockFixture, FixtureError> {
     Ok(BlockFixture { fork, header, pre, transactions, block_hashes, effects })
 }
 
-const TOP_FIELDS: [&str; 10] = [
+const TOP_FIELDS: [&str; 12] = [
     "fork",
     "env",
     "pre",
@@ -147,6 +147,8 @@ const TOP_FIELDS: [&str; 10] = [
     "rewards",
     "ommers",
     "withdrawals",
+    "parentHash",
+    "requests",
 ];
 
 /// The block-level effects' fields, each checked against the fork that has it.
@@ -217,7 +219,15 @@ fn parse_effects(root: Pairs<'_, '_>, fork: Fork, header: &BlockHeader) -> Resul
             Some(out)
         }
     };
-    Ok(BlockEffects { parent_beacon_block_root, dao_fork, rewards, ommers, withdrawals })
+    let parent_hash = optional(root, "parentHash").map(|v| parse_b256(v, root_path.key("parentHash"))).transpose()?;
+    if parent_hash.is_some() && !fork.is_prague() {
+        return Err(error(root_path.key("parentHash"), format!("the history-storage system call (EIP-2935) starts at Prague, not {}", fork.name())));
+    }
+    let requests = flag("requests")?;
+    if requests && !fork.is_prague() {
+        return Err(error(root_path.key("requests"), format!("requests (EIP-7685) start at Prague, not {}", fork.name())));
+    }
+    Ok(BlockEffects { parent_beacon_block_root, dao_fork, rewards, ommers, withdrawals, parent_hash, requests })
 }
 
 fn parse_env(value: &Json<'_>, fork: Fork) -> Result<BlockHeader, FixtureError> {
@@ -305,7 +315,7 @@ fn parse_pre(value: &Json<'_>) -> Result<Vec<(Address, PreAccount)>, FixtureErro
     Ok(accounts)
 }
 
-const TX_FIELDS: [&str; 19] = [
+const TX_FIELDS: [&str; 20] = [
     "sender",
     "secretKey",
     "to",
@@ -325,6 +335,7 @@ const TX_FIELDS: [&str; 19] = [
     "r",
     "s",
     "yParity",
+    "authorizationList",
 ];
 
 fn parse_transaction(value: &Json<'_>, path: Path<'_>, fork: Fork) -> Result<Transaction, FixtureError> {
@@ -390,14 +401,18 @@ fn parse_transaction(value: &Json<'_>, path: Path<'_>, fork: Fork) -> Result<Tra
         Some(v) => Some(parse_u64(v, path.key("chainId"))?),
         None => Some(1),
     };
+    let authorizations = optional(obj, "authorizationList")
+        .map(|v| parse_authorizations(v, path.key("authorizationList")))
+        .transpose()?;
     let tx_type = match optional(obj, "type") {
         Some(v) => {
             let t = parse_u64(v, path.key("type"))?;
-            if t > 3 {
+            if t > 4 {
                 return Err(error(path.key("type"), format!("unsupported transaction type {t}")));
             }
             t as u8
         }
+        None if authorizations.is_some() => 4,
         None if max_fee_per_blob_gas.is_some() || blob_hashes.is_some() => 3,
         None if max_fee.is_some() => 2,
         None if access_list.is_some() => 1,
@@ -421,6 +436,8 @@ fn parse_transaction(value: &Json<'_>, path: Path<'_>, fork: Fork) -> Result<Tra
         gas_priority_fee,
         blob_hashes: blob_hashes.unwrap_or_default(),
         max_fee_per_blob_gas: max_fee_per_blob_gas.unwrap_or_default(),
+        // Authorities are recovered by revm, which skips invalid ones as EIP-7702 says.
+        authorization_list: authorizations.unwrap_or_default().into_iter().map(revm::context::either::Either::Left).collect(),
         ..TxEnv::default()
     };
     let mut tx = Transaction { env, tx_type, fee_overflow, signature_error: None };
@@ -448,6 +465,41 @@ fn parse_signature(obj: Pairs<'_, '_>, path: Path<'_>) -> Result<Option<crate::s
         (_, None, _) => Err(error(path.key("r"), "missing field (a signature has v or yParity, r and s)")),
         (_, _, None) => Err(error(path.key("s"), "missing field (a signature has v or yParity, r and s)")),
     }
+}
+
+/// EIP-7702 authorizations: `chainId`, `address`, `nonce` and the signature (`v` or
+/// `yParity`, `r`, `s`); a `signer` field is informational (the authority is recovered).
+fn parse_authorizations(
+    value: &Json<'_>,
+    path: Path<'_>,
+) -> Result<Vec<alloy_eips::eip7702::SignedAuthorization>, FixtureError> {
+    let mut out = Vec::new();
+    for (i, item) in as_array(value, path)?.iter().enumerate() {
+        let ipath = path.index(i);
+        let obj = as_object(item, ipath)?;
+        for (k, _) in obj {
+            if !matches!(k.as_ref(), "chainId" | "address" | "nonce" | "v" | "yParity" | "r" | "s" | "signer") {
+                return Err(error(ipath.key(k), "unknown field"));
+            }
+        }
+        let inner = alloy_eips::eip7702::Authorization {
+            chain_id: parse_u256(required(obj, ipath, "chainId")?, ipath.key("chainId"))?,
+            address: parse_address(required(obj, ipath, "address")?, ipath.key("address"))?,
+            nonce: parse_u64(required(obj, ipath, "nonce")?, ipath.key("nonce"))?,
+        };
+        let (parity, key) = match (optional(obj, "yParity"), optional(obj, "v")) {
+            (Some(v), _) => (v, "yParity"),
+            (None, Some(v)) => (v, "v"),
+            (None, None) => return Err(error(ipath.key("yParity"), "missing field (give yParity or v)")),
+        };
+        // A parity other than 0/1 makes the authorization invalid, not the transaction:
+        // keep it out of range for revm to skip.
+        let parity = u8::try_from(parse_u256(parity, ipath.key(key))?).unwrap_or(u8::MAX);
+        let r = parse_u256(required(obj, ipath, "r")?, ipath.key("r"))?;
+        let s = parse_u256(required(obj, ipath, "s")?, ipath.key("s"))?;
+        out.push(alloy_eips::eip7702::SignedAuthorization::new_unchecked(inner, parity, r, s));
+    }
+    Ok(out)
 }
 
 fn parse_access_list(value: &Json<'_>, path: Path<'_>) -> Result<AccessList, FixtureError> {

@@ -2,7 +2,7 @@
 
 use revm::primitives::hardfork::SpecId;
 
-/// A hard fork of Ethereum mainnet, Frontier through Cancun.
+/// A hard fork of Ethereum mainnet, Frontier through Osaka and its blob-parameter forks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Fork {
     Frontier,
@@ -18,10 +18,15 @@ pub enum Fork {
     Paris,
     Shanghai,
     Cancun,
+    Prague,
+    Osaka,
+    /// Osaka with more blobs (blob-parameter-only forks).
+    Bpo1,
+    Bpo2,
 }
 
 /// Canonical names, in fork order (the ethereum/tests spelling).
-pub const FORK_NAMES: [&str; 13] = [
+pub const FORK_NAMES: [&str; 17] = [
     "Frontier",
     "Homestead",
     "EIP150",
@@ -35,6 +40,10 @@ pub const FORK_NAMES: [&str; 13] = [
     "Paris",
     "Shanghai",
     "Cancun",
+    "Prague",
+    "Osaka",
+    "BPO1",
+    "BPO2",
 ];
 
 impl Fork {
@@ -54,6 +63,10 @@ impl Fork {
             "Paris" | "Merge" => Fork::Paris,
             "Shanghai" => Fork::Shanghai,
             "Cancun" => Fork::Cancun,
+            "Prague" | "Pectra" => Fork::Prague,
+            "Osaka" | "Fusaka" => Fork::Osaka,
+            "BPO1" => Fork::Bpo1,
+            "BPO2" => Fork::Bpo2,
             _ => return None,
         })
     }
@@ -78,7 +91,24 @@ impl Fork {
             Fork::Paris => SpecId::MERGE,
             Fork::Shanghai => SpecId::SHANGHAI,
             Fork::Cancun => SpecId::CANCUN,
+            Fork::Prague => SpecId::PRAGUE,
+            // The blob-parameter forks change no EVM rule: Osaka with other blob limits.
+            Fork::Osaka | Fork::Bpo1 | Fork::Bpo2 => SpecId::OSAKA,
         }
+    }
+
+    /// Blob limits and pricing (EIP-4844, EIP-7691, EIP-7594, the BPO forks): blobs a
+    /// block may carry, blobs a transaction may carry, the base fee's update fraction.
+    pub fn blob_params(self) -> Option<BlobParams> {
+        let (per_block, per_tx, update_fraction) = match self {
+            f if f < Fork::Cancun => return None,
+            Fork::Cancun => (6, 6, 3_338_477),
+            Fork::Prague => (9, 9, 5_007_716),
+            Fork::Osaka => (9, 6, 5_007_716),
+            Fork::Bpo1 => (15, 6, 8_346_193),
+            _ => (21, 6, 11_684_671),
+        };
+        Some(BlobParams { per_block, per_tx, update_fraction })
     }
 
     pub fn has_base_fee(self) -> bool {
@@ -93,8 +123,21 @@ impl Fork {
         self >= Fork::Cancun
     }
 
+    /// EIP-7702 set-code transactions, EIP-2935 history storage, EIP-7685 requests.
+    pub fn is_prague(self) -> bool {
+        self >= Fork::Prague
+    }
+
     /// Receipts carry a status code (EIP-658) instead of an intermediate state root.
     pub fn has_receipt_status(self) -> bool {
         self >= Fork::Byzantium
     }
+}
+
+/// A fork's blob limits (counts of blobs of `GAS_PER_BLOB` each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlobParams {
+    pub per_block: u64,
+    pub per_tx: u64,
+    pub update_fraction: u64,
 }

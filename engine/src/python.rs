@@ -44,6 +44,7 @@ fn raise(py: Python<'_>, err: EngineError) -> PyErr {
         EngineError::InvalidTx(i) => errors
             .getattr("InvalidTransaction")
             .and_then(|cls| cls.call1((i.to_string(), i.index, i.kind.name()))),
+        EngineError::InvalidBlock(m) => errors.getattr("InvalidBlock").and_then(|cls| cls.call1((m.clone(),))),
         EngineError::Internal(m) => errors.getattr("EngineError").and_then(|cls| cls.call1((m.clone(),))),
     };
     match built {
@@ -473,6 +474,7 @@ impl BlockResult {
             && a.logs_hash == b.logs_hash
             && a.receipts == b.receipts
             && a.state.accounts == b.state.accounts // code by code hash
+            && a.requests == b.requests
     }
     /// The post-state in the shape of a fixture's `pre` (hex strings, ethereum/tests
     /// alloc), so that a result can be the pre-state of the next block.
@@ -531,6 +533,18 @@ impl BlockResult {
         }
         Ok(list)
     }
+    /// EIP-7685 requests (Prague on, when the fixture has `"requests": true`): each
+    /// non-empty list as hex, its type byte first (deposits 0x00, withdrawal requests
+    /// 0x01, consolidations 0x02); None when not asked for.
+    #[getter]
+    fn requests(&self) -> Option<Vec<String>> {
+        self.out.requests.as_ref().map(|r| r.iter().map(hex).collect())
+    }
+    /// The header's `requestsHash` (EIP-7685), or None.
+    #[getter]
+    fn requests_hash(&self) -> Option<String> {
+        self.out.requests_hash().map(hex)
+    }
     /// For each transaction, the lower transactions whose writes it read (parallel mode).
     #[getter]
     fn dependencies(&self) -> Vec<Vec<usize>> {
@@ -584,7 +598,7 @@ mod snapshot {
 
     use crate::block_effects::{BlockEffect, Effect};
 
-    const VERSION: u8 = 2;
+    const VERSION: u8 = 3;
 
     struct W(Vec<u8>);
 
@@ -738,6 +752,16 @@ mod snapshot {
             w.u8(effect.effect as u8);
             write_changes(&mut w, &effect.changes);
         }
+        match &out.requests {
+            Some(requests) => {
+                w.u8(1);
+                w.len(requests.len());
+                for r in requests {
+                    w.bytes(r);
+                }
+            }
+            None => w.u8(0),
+        }
         let state = &out.state;
         let mut addresses: Vec<_> = state.accounts.keys().collect();
         addresses.sort_unstable();
@@ -845,6 +869,11 @@ mod snapshot {
             let effect = *Effect::ALL.get(r.u8()? as usize).ok_or("bad block effect")?;
             effects.push(BlockEffect { effect, changes: read_changes(&mut r)? });
         }
+        let requests = if r.flag()? {
+            Some((0..r.len()?).map(|_| Ok(Bytes::copy_from_slice(r.bytes()?))).collect::<Res<Vec<_>>>()?)
+        } else {
+            None
+        };
         let mut state = WorldState::default();
         for _ in 0..r.len()? {
             let address = r.address()?;
@@ -907,6 +936,7 @@ mod snapshot {
             stats,
             dependencies,
             effects,
+            requests,
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::block_effects::BlockEffect;
 use crate::changes::TxChanges;
-use crate::env::{GAS_PER_BLOB, MAX_BLOB_GAS_PER_BLOCK};
+use crate::env::GAS_PER_BLOB;
 use crate::errors::{InvalidTx, InvalidTxKind};
 use crate::fixture::{BlockFixture, Transaction};
 use crate::fork::Fork;
@@ -63,6 +63,15 @@ pub struct BlockOutput {
     pub dependencies: Vec<Vec<usize>>,
     /// The block-level effects applied, in protocol order (block_effects.rs).
     pub effects: Vec<BlockEffect>,
+    /// EIP-7685 requests (each non-empty list, type byte first) and their hash, when
+    /// the fixture asks for them.
+    pub requests: Option<Vec<alloy_primitives::Bytes>>,
+}
+
+impl BlockOutput {
+    pub fn requests_hash(&self) -> Option<B256> {
+        self.requests.as_ref().map(|r| alloy_eips::eip7685::Requests::new(r.clone()).requests_hash())
+    }
 }
 
 impl BlockOutput {
@@ -79,11 +88,13 @@ impl BlockOutput {
         dependencies: Vec<Vec<usize>>,
         alongside: Option<ReceiptsRootAlongside>,
         effects: Vec<BlockEffect>,
-    ) -> BlockOutput {
+    ) -> Result<BlockOutput, crate::errors::EngineError> {
         let started = std::time::Instant::now();
         let fork = block.fork;
         let (mut state, mut effects) = (state, effects);
-        effects.extend(crate::block_effects::after_transactions(block, &mut state));
+        let after = crate::block_effects::after_transactions(block, &mut state, &receipts)?;
+        effects.extend(after.effects);
+        let requests = after.requests;
         let receipts_root = alongside
             .and_then(|pending| pending.finish(&receipts))
             .unwrap_or_else(|| receipts_root(&receipts, fork));
@@ -92,7 +103,7 @@ impl BlockOutput {
         let logs_hash = logs_hash(&receipts);
         let mut stats = stats;
         stats.phases.root_ns = started.elapsed().as_nanos() as u64;
-        BlockOutput { fork, state_root, logs_bloom, receipts_root, logs_hash, receipts, tx_changes, state, stats, dependencies, effects }
+        Ok(BlockOutput { fork, state_root, logs_bloom, receipts_root, logs_hash, receipts, tx_changes, state, stats, dependencies, effects, requests })
     }
 }
 
@@ -101,21 +112,32 @@ pub struct BlockBudget {
     gas_limit: u64,
     gas_used: u64,
     blob_gas_used: u64,
+    /// The fork's blob gas per block.
+    max_blob_gas: u64,
 }
 
 impl BlockBudget {
     pub fn new(block: &BlockFixture) -> BlockBudget {
-        BlockBudget { gas_limit: block.header.gas_limit, gas_used: 0, blob_gas_used: 0 }
+        let max_blob_gas = block.fork.blob_params().map_or(0, |b| b.per_block * GAS_PER_BLOB);
+        BlockBudget { gas_limit: block.header.gas_limit, gas_used: 0, blob_gas_used: 0, max_blob_gas }
     }
 
     /// Whether transaction `index` fits in what the block has left.
     pub fn check(&self, index: usize, tx: &Transaction) -> Result<(), InvalidTx> {
-        // revm leaves this to transaction decoding: a blob transaction always has a `to`.
+        // revm leaves this to transaction decoding: a blob or set-code transaction
+        // always has a `to`.
         if tx.tx_type == 3 && tx.env.kind.is_create() {
             return Err(InvalidTx {
                 index,
                 kind: InvalidTxKind::BlobCreate,
                 message: "a blob transaction cannot create a contract".into(),
+            });
+        }
+        if tx.tx_type == 4 && tx.env.kind.is_create() {
+            return Err(InvalidTx {
+                index,
+                kind: InvalidTxKind::SetCodeCreate,
+                message: "a set-code transaction cannot create a contract".into(),
             });
         }
         if let Some(why) = &tx.signature_error {
@@ -148,13 +170,13 @@ impl BlockBudget {
         }
         let blob_gas = tx.env.blob_hashes.len() as u64 * GAS_PER_BLOB;
         // A transaction over the per-transaction limit is revm's to reject (too_many_blobs).
-        if blob_gas > 0 && blob_gas <= MAX_BLOB_GAS_PER_BLOCK && self.blob_gas_used + blob_gas > MAX_BLOB_GAS_PER_BLOCK {
+        if blob_gas > 0 && blob_gas <= self.max_blob_gas && self.blob_gas_used + blob_gas > self.max_blob_gas {
             return Err(InvalidTx {
                 index,
                 kind: InvalidTxKind::BlobBlockGasExhausted,
                 message: format!(
                     "blob gas {blob_gas} above the block's remaining {}",
-                    MAX_BLOB_GAS_PER_BLOCK - self.blob_gas_used
+                    self.max_blob_gas - self.blob_gas_used
                 ),
             });
         }

@@ -48,7 +48,7 @@ pub fn execute_sequential_on(
         phases: Phases { execute_ns: elapsed_ns, ..Phases::default() },
         ..Stats::default()
     };
-    Ok(BlockOutput::new(block, done.receipts, done.tx_changes, state, stats, vec![Vec::new(); n], alongside, effects))
+    BlockOutput::new(block, done.receipts, done.tx_changes, state, stats, vec![Vec::new(); n], alongside, effects)
 }
 
 /// The transactions of a block already executed, in order: their receipts and changes

@@ -3,7 +3,7 @@
 
 use crate::fixture::Transaction;
 use crate::fork::Fork;
-use alloy_consensus::{SignableTransaction, TxEip1559, TxEip2930, TxEip4844, TxLegacy};
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEip2930, TxEip4844, TxEip7702, TxLegacy};
 use alloy_primitives::{uint, Address, U256};
 
 /// A signature as a transaction carries it: `v` is the legacy `v` (27/28, or EIP-155's
@@ -95,6 +95,20 @@ pub fn recover_sender(tx: &Transaction, sig: &Signature, fork: Fork) -> Result<A
             access_list: access_list(),
             blob_versioned_hashes: env.blob_hashes.clone(),
             max_fee_per_blob_gas: env.max_fee_per_blob_gas,
+            input: env.data.clone(),
+        }
+        .signature_hash(),
+        4 => TxEip7702 {
+            chain_id: env.chain_id.unwrap_or_default(),
+            nonce: env.nonce,
+            gas_limit: env.gas_limit,
+            max_fee_per_gas: env.gas_price,
+            max_priority_fee_per_gas: env.gas_priority_fee.unwrap_or_default(),
+            // A set-code transaction that creates is rejected before its sender matters.
+            to: env.kind.to().copied().unwrap_or_default(),
+            value: env.value,
+            access_list: access_list(),
+            authorization_list: env.authorization_list.iter().filter_map(|a| a.as_ref().left().cloned()).collect(),
             input: env.data.clone(),
         }
         .signature_hash(),

@@ -26,6 +26,7 @@ from .errors import (
     BlockstmError,
     EngineError,
     FixtureError,
+    InvalidBlock,
     InvalidTransaction,
 )
 from .rpc import from_rpc
@@ -44,6 +45,7 @@ __all__ = [
     "Log",
     "BlockstmError",
     "FixtureError",
+    "InvalidBlock",
     "InvalidTransaction",
     "EngineError",
     "INVALID_TX_KINDS",
@@ -120,7 +122,8 @@ def execute(block: Block, mode: str = "sequential", threads: int | None = None,
         block (docs/block-fixture.md, "Chains"). ``None``: the fixture's ``pre``.
 
     Raises :class:`FixtureError` (malformed block, naming the JSON path),
-    :class:`InvalidTransaction` (``index``, ``kind``: the block is rejected) or
+    :class:`InvalidTransaction` (``index``, ``kind``: the block is rejected),
+    :class:`InvalidBlock` (a rule outside the transactions: a Prague request contract) or
     :class:`EngineError` (an engine fault, a Rust panic included).
     """
     if not isinstance(mode, str) or mode not in MODES:

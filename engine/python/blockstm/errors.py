@@ -6,7 +6,7 @@ the Rust extension constructs them by name.
 
 from __future__ import annotations
 
-__all__ = ["BlockstmError", "FixtureError", "InvalidTransaction", "EngineError", "INVALID_TX_KINDS"]
+__all__ = ["BlockstmError", "FixtureError", "InvalidTransaction", "InvalidBlock", "EngineError", "INVALID_TX_KINDS"]
 
 #: Every value ``InvalidTransaction.kind`` can take (documented in docs/block-fixture.md).
 INVALID_TX_KINDS = (
@@ -34,6 +34,8 @@ INVALID_TX_KINDS = (
     "blob_block_gas_exhausted",
     "blob_version_not_supported",
     "invalid_signature",
+    "empty_authorization_list",
+    "set_code_create",
     "other",
 )
 
@@ -64,6 +66,12 @@ class InvalidTransaction(BlockstmError):
 
     def __reduce__(self):  # picklable across pytest-xdist and multiprocessing workers
         return (type(self), (self.args[0], self.index, self.kind))
+
+
+class InvalidBlock(BlockstmError):
+    """The block breaks a rule outside its transactions (Prague on: a request contract
+    without code or whose system call fails, a malformed deposit log): the block is
+    rejected, as a client would. The message says which rule."""
 
 
 class EngineError(BlockstmError, RuntimeError):

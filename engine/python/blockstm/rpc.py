@@ -68,6 +68,10 @@ BLOCK_SCHEDULE = (
 TIME_SCHEDULE = (
     ("Shanghai", 1_681_338_455),
     ("Cancun", 1_710_338_135),
+    ("Prague", 1_746_612_311),  # epoch 364,032
+    ("Osaka", 1_764_798_551),   # epoch 411,392
+    ("BPO1", 1_765_290_071),    # epoch 412,672
+    ("BPO2", 1_767_747_671),    # epoch 419,072
 )
 
 
@@ -154,6 +158,15 @@ def convert_transaction(tx: Mapping, path: str) -> dict:
     if tx_type == 3:
         out["blobVersionedHashes"] = _field(tx, "blobVersionedHashes", path)
         out["maxFeePerBlobGas"] = _field(tx, "maxFeePerBlobGas", path)
+    if tx_type == 4:
+        authorizations = _field(tx, "authorizationList", path)
+        if not isinstance(authorizations, list):
+            raise FixtureError(f"{path}.authorizationList: expected a list", f"{path}.authorizationList")
+        out["authorizationList"] = [
+            {key: _field(a, key, f"{path}.authorizationList[{j}]") for key in ("chainId", "address", "nonce", "r", "s")}
+            | {"yParity": a["yParity"] if "yParity" in a else _field(a, "v", f"{path}.authorizationList[{j}]")}
+            for j, a in enumerate(authorizations)
+        ]
     # A legacy transaction signed before EIP-155 (v = 27/28) has no chain id; the RPC
     # then omits the field and the fixture says null (the engine checks no chain id).
     out["chainId"] = tx["chainId"] if "chainId" in tx else None
@@ -345,6 +358,8 @@ def _block_effects(block: Mapping, fork: str, number: int, *, mainnet: bool, unc
         out["daoForkBlock"] = True
     if fork_at_least(fork, "Cancun") and block.get("parentBeaconBlockRoot") is not None:
         out["parentBeaconBlockRoot"] = block["parentBeaconBlockRoot"]
+    if fork_at_least(fork, "Prague") and block.get("parentHash") is not None:
+        out["parentHash"] = block["parentHash"]  # EIP-2935's history storage
     if fork_at_least(fork, "Shanghai") and block.get("withdrawals") is not None:
         withdrawals = block["withdrawals"]
         if not isinstance(withdrawals, list):

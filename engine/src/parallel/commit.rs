@@ -186,11 +186,13 @@ pub fn post_state(
 }
 
 /// Applies a lazy transfer at its position if the sender passes the checks revm makes
-/// there — it exists without code, has the transaction's nonce and holds gas limit ×
+/// there — it exists without code (or delegated, EIP-7702), has the transaction's nonce and holds gas limit ×
 /// max price + value — and returns its changes (the coinbase fee is left to the caller).
 fn settle(state: &mut WorldState, t: &LazyTransfer) -> Option<TxChanges> {
     let sender = state.accounts.get_mut(&t.sender)?;
-    if sender.code_hash != KECCAK_EMPTY
+    // EIP-3607, with EIP-7702's exception: an EOA delegated to code still sends.
+    let delegated = || state.contracts.get(&sender.code_hash).is_some_and(|code| code.is_eip7702());
+    if (sender.code_hash != KECCAK_EMPTY && !delegated())
         || (sender.nonce != t.nonce && !faults::active(Fault::SkipLazyNonceCheck))
         || sender.balance < t.upfront
     {

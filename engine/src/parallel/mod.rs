@@ -311,7 +311,7 @@ fn run_block_stm(
         elapsed_ns,
         phases: Phases { execute_ns, commit_ns: elapsed_ns - execute_ns, ..Phases::default() },
     };
-    Ok(BlockOutput::new(block, receipts, changes, state, stats, dependencies, None, effects))
+    BlockOutput::new(block, receipts, changes, state, stats, dependencies, None, effects)
 }
 
 /// Validates incarnation `incarnation` of `tx` (a validation task, or the commit's last
