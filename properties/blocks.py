@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Optional
 
+import coincurve
+from ethereum.crypto.hash import keccak256
+from ethereum_rlp import rlp
+from ethereum_types.numeric import U64, U256
 from hypothesis import strategies as st
 
 from .asm import Program
@@ -50,6 +54,8 @@ from .programs import (
 )
 from .asm import initcode_for
 from .universe import (
+    AUTHORITIES,
+    AUTHORITY_KEYS,
     CONTRACTS,
     CREATE_NONCES,
     ENTRIES,
@@ -72,7 +78,8 @@ HOT_SLOTS = (0, 1, 2, 3)
 BLOB_GAS_PER_BLOB = 2**17
 MAX_BLOBS_PER_BLOCK = 6
 
-MODES = ("redeploy", "nonces", "coinbase", "storage", "calls", "create", "txtypes", "boundaries", "generic")
+MODES = ("redeploy", "nonces", "coinbase", "storage", "calls", "create", "txtypes", "boundaries", "delegations",
+         "generic")
 
 FORKS = {
     "redeploy": ("Cancun", "Shanghai"),
@@ -81,9 +88,10 @@ FORKS = {
     "storage": ("Cancun", "Shanghai", "Paris"),
     "calls": ("Cancun", "Shanghai", "London"),
     "create": ("Cancun", "Shanghai"),
-    "txtypes": ("Cancun", "Shanghai", "Berlin"),
+    "txtypes": ("Cancun", "Prague", "Shanghai", "Osaka", "Berlin"),
     "boundaries": ("Cancun", "Shanghai", "London", "Berlin"),
-    "generic": ("Cancun", "Shanghai", "Paris", "London"),
+    "delegations": ("Prague", "Osaka"),
+    "generic": ("Cancun", "Prague", "Shanghai", "Paris", "London"),
 }
 
 # Statement kinds and their weights per mode ("create" only in the factory).
@@ -103,6 +111,8 @@ STMT_WEIGHTS = {
                    spin=1),
     "txtypes": dict(precompile=4, emit=3, tstore=2, sstore=1, call=1, bump=1, halt=1, spin=1),
     "boundaries": dict(emit=2, bump=2, sstore=1, call=2, transfer=2, halt=1, cond=1, spin=1),
+    "delegations": dict(sstore=3, bump=3, emit=2, call=3, transfer=2, selfdestruct=2, halt=1, cond=1,
+                        spin=1),
 }
 
 # Transaction kinds per mode.
@@ -116,6 +126,7 @@ TX_WEIGHTS = {
     "create": dict(call=3, create=3, transfer=3, deploy=3, destroy=1),
     "txtypes": dict(call=5, transfer=2),
     "boundaries": dict(transfer=4, call=4, create=1),
+    "delegations": dict(setcode=3, call=3, transfer=3, destroy=1),
 }
 
 # One transaction in this many is invalid (one defect each).
@@ -165,16 +176,19 @@ class Gen:
 
     @property
     def cancun(self) -> bool:
-        return self.fork == "Cancun"
+        """Cancun's features (blobs, TLOAD/TSTORE, MCOPY, BLOBBASEFEE): Cancun on."""
+        return fork_at_least(self.fork, "Cancun")
 
     @property
     def push0(self) -> bool:
-        return self.fork in ("Shanghai", "Cancun")
+        return fork_at_least(self.fork, "Shanghai")
+
+
+FORK_ORDER = ("Berlin", "London", "Paris", "Shanghai", "Cancun", "Prague", "Osaka")
 
 
 def fork_at_least(fork: str, other: str) -> bool:
-    order = ("Berlin", "London", "Paris", "Shanghai", "Cancun")
-    return order.index(fork) >= order.index(other)
+    return FORK_ORDER.index(fork) >= FORK_ORDER.index(other)
 
 
 # Strategy objects are costly to build (validation, labels); the generator draws
@@ -492,6 +506,9 @@ class TxDraft:
     variant: int  # init code of a create transaction
     fault: Optional[str]
     data: bytes = b""  # calldata after the entry byte
+    # EIP-7702 authorizations of a set-code transaction: (authority, delegate, nonce
+    # rule "ok" | "stale" | "ahead", chain id, valid y-parity)
+    auths: tuple = ()
 
     def describe(self) -> str:
         if self.kind == "create":
@@ -503,9 +520,15 @@ class TxDraft:
                     + (" then call its leaf" if self.data[2] else ""))
         elif self.kind == "destroy":
             what = f"call {self.to} leaf (self-destruct)"
+        elif self.kind == "setcode":
+            what = f"set code then call {self.to} entry {self.entry}"
         else:
             what = f"call {self.to} entry {self.entry}"
         extra = [f"value={self.value}"] if self.value else []
+        if self.auths:
+            extra.append("auths=" + ",".join(
+                f"{a}->{d}" + ("" if rule == "ok" else f"[{rule}]") + ("" if chain == 1 else f"[chain {chain}]")
+                + ("" if parity_ok else "[bad parity]") for a, d, rule, chain, parity_ok in self.auths))
         extra.append(f"gas={self.gas}")
         extra.append("fee=" + "/".join(str(x) for x in self.fee))
         if self.access:
@@ -538,6 +561,8 @@ def _access_lists() -> st.SearchStrategy:
 def _call_targets(mode: str) -> tuple[str, ...]:
     # the contracts that exist from the start get most calls: hot slots stay hot
     targets = list(code_targets(False)) + list(CONTRACTS) * 3 + ["FACTORY"]
+    if mode == "delegations":  # EOAs that may be delegated to code at the time
+        targets += list(AUTHORITIES) * 4
     if mode == "redeploy":
         targets += ["FACTORY"] * 3 + [child_name(v, s) for v in VARIANTS for s in SALTS]
     if mode == "create":
@@ -548,6 +573,8 @@ def _call_targets(mode: str) -> tuple[str, ...]:
 @lru_cache(maxsize=None)
 def _transfer_targets(mode: str) -> tuple[str, ...]:
     targets = ["B", "FRESH", "COINBASE", precompile_name(4)] + list(code_targets(False))
+    if mode == "delegations":  # a value transfer to a delegated EOA runs its code
+        targets += list(AUTHORITIES) * 4
     if mode == "coinbase":
         targets += ["COINBASE"] * 6
     if mode == "create":
@@ -593,6 +620,10 @@ def draw_tx(draw, gen: Gen, senders: tuple[str, ...], base_fee: int, blob_base_f
     elif kind == "transfer":
         to = pick(draw, _transfer_targets(gen.mode))
         gas = pick(draw, (21_000, 100_000))
+    elif kind == "setcode":  # a type-4 transaction, then a call like any other
+        to = pick(draw, _call_targets(gen.mode))
+        entry = pick(draw, (0, 1, 2))
+        gas = pick(draw, (200_000, 100_000))
     else:
         to = None
         variant = pick(draw, VARIANTS)
@@ -605,13 +636,19 @@ def draw_tx(draw, gen: Gen, senders: tuple[str, ...], base_fee: int, blob_base_f
         types += ["1559", "1559"]
     if gen.cancun and kind != "create" and gen.mode in ("txtypes", "generic"):
         types += ["blob"]
-    tx_type = pick(draw, types)
+    if fork_at_least(gen.fork, "Prague") and kind in ("call", "transfer") and gen.mode in ("txtypes", "generic"):
+        types += ["setcode"]
+    tx_type = "setcode" if kind == "setcode" else pick(draw, types)
+    auths: tuple = ()
+    if tx_type == "setcode":
+        auths = tuple(draw(st.lists(_authorizations(), min_size=1, max_size=3)))
+        gas += 25_000 * len(auths)  # EIP-7702's intrinsic cost per authorization
     tip = pick(draw, (0, 1, 0) if gen.mode == "boundaries" else (1, 0, 2, 10))
     if tx_type in ("legacy", "access"):
         fee: tuple = (tx_type, base_fee + tip)
     else:
         max_fee = base_fee + pick(draw, (tip, 0) if gen.mode == "boundaries" else (tip, tip + 5, 2 * base_fee + 10))
-        fee = ("1559", max_fee, pick(draw, (tip, 0, max_fee)))
+        fee = ("setcode" if tx_type == "setcode" else "1559", max_fee, pick(draw, (tip, 0, max_fee)))
     access: tuple = ()
     if tx_type == "access" or (tx_type != "legacy" and draw(st.booleans())):
         access = draw(_access_lists())
@@ -625,17 +662,32 @@ def draw_tx(draw, gen: Gen, senders: tuple[str, ...], base_fee: int, blob_base_f
     if odds:
         options = [x for x in FAULTS_BY_MODE[gen.mode]
                    if (x != "blob fee cap too low" or blobs)
-                   and (x != "priority above cap" or fee[0] in ("1559", "blob"))
+                   and (x != "priority above cap" or fee[0] in ("1559", "blob", "setcode"))
                    and (x != "fee cap below base fee" or base_fee > 0)]
         # one transaction in ``odds`` is faulty; the draw shrinks towards no fault
         if options and draw(ints(0, odds - 1)) == odds - 1:
             fault = pick(draw, options)
-    return TxDraft(kind, sender, to, entry, value, gas, fee, access, blobs, variant, fault, data)
+    return TxDraft(kind, sender, to, entry, value, gas, fee, access, blobs, variant, fault, data, auths)
 
 
-def blob_base_fee_of(excess_blob_gas: int) -> int:
-    """EIP-4844 fake_exponential(1, excess, 3338477)."""
-    factor, numerator, denominator = 1, excess_blob_gas, 3338477
+# Where a delegation points: the generated contracts, a child (it may not exist yet), a
+# precompile, another authority (EIP-7702 does not follow chains), nothing (clears it).
+DELEGATES = ("K0", "K1", "K2", "K1", child_name(0, 0), "FACTORY", precompile_name(1), "E1", "E2", "ZERO")
+
+
+@lru_cache(maxsize=None)
+def _authorizations() -> st.SearchStrategy:
+    return st.tuples(sampled(AUTHORITIES), sampled(DELEGATES), sampled(("ok", "ok", "ok", "ok", "stale", "ahead")),
+                     sampled((1, 1, 1, 0, 7)), sampled((True, True, True, True, False)))
+
+
+# EIP-4844's update fraction, raised by EIP-7691 (Prague).
+BLOB_FEE_UPDATE_FRACTION = {"Cancun": 3338477, "Prague": 5007716, "Osaka": 5007716}
+
+
+def blob_base_fee_of(excess_blob_gas: int, fork: str = "Cancun") -> int:
+    """EIP-4844 fake_exponential(1, excess, the fork's update fraction)."""
+    factor, numerator, denominator = 1, excess_blob_gas, BLOB_FEE_UPDATE_FRACTION.get(fork, 3338477)
     i, output, accum = 1, 0, factor * denominator
     while accum > 0:
         output += accum
@@ -658,7 +710,7 @@ def scenarios(draw, mode: str, max_txs: int = 16) -> Scenario:
 
     base_fee = pick(draw, (7, 0, 10**9)) if fork_at_least(fork, "London") else 0
     excess_blob_gas = pick(draw, (0, 10_000_000)) if gen.cancun else 0
-    blob_base_fee = blob_base_fee_of(excess_blob_gas)
+    blob_base_fee = blob_base_fee_of(excess_blob_gas, fork)
 
     # children first: their init code fixes their CREATE2 addresses
     base_universe = Universe({})
@@ -719,8 +771,16 @@ def scenarios(draw, mode: str, max_txs: int = 16) -> Scenario:
             account["nonce"] = "0x1"
         pre[universe.hex(where)] = account
 
+    # EIP-7702 authorities: funded senders in delegations mode; elsewhere absent until an
+    # authorization creates them
+    if mode == "delegations":
+        for name in AUTHORITIES:
+            nonce = pick(draw, (0, 1))
+            sender_nonces[name] = nonce
+            pre[universe.hex(name)] = {"balance": hex(10 * ETHER), "nonce": hex(nonce)}
+
     # transactions
-    senders = list(SENDERS)
+    senders = list(SENDERS) + (list(AUTHORITIES) if mode == "delegations" else [])
     use_coinbase_sender = mode in ("coinbase", "generic") and draw(st.booleans())
     use_fresh_sender = mode in ("create", "coinbase", "generic", "nonces") and draw(st.booleans())
     if use_coinbase_sender:
@@ -756,7 +816,8 @@ def scenarios(draw, mode: str, max_txs: int = 16) -> Scenario:
         gas_limit = max(max(d.gas for d in drafts) + 10_000, sum(d.gas for d in drafts) // 2)
         features.add("tight block gas limit")
 
-    nonces = dict(sender_nonces, COINBASE=0, FRESH=0)
+    nonces = dict({name: 0 for name in AUTHORITIES}, COINBASE=0, FRESH=0)
+    nonces.update(sender_nonces)
     transactions = []
     blob_count = 0
     for d in drafts:
@@ -778,6 +839,10 @@ def scenarios(draw, mode: str, max_txs: int = 16) -> Scenario:
         coinbase = "K1"
         coinbase_passive = False
         features.add("contract coinbase (K1)")
+    if mode == "delegations" and draw(st.booleans()):
+        coinbase = "E2"  # an authority: paid fees, maybe delegated, called, sending
+        coinbase_passive = False
+        features.add("coinbase is an authority")
     env = {
         "currentCoinbase": universe.hex(coinbase),
         "currentNumber": "0x100",
@@ -903,6 +968,22 @@ def _label_tx(d: TxDraft, features: set[str]) -> None:
     if d.kind == "transfer" and d.to and is_code_name(d.to):
         features.add("raw transfer to a contract/created address")
     features.add(f"tx type {d.fee[0]}")
+    for authority, delegate, rule, chain, parity_ok in d.auths:
+        features.add("authorization" + ("" if rule == "ok" else f": {rule} nonce"))
+        if chain != 1:
+            features.add(f"authorization for chain {chain}")
+        if not parity_ok:
+            features.add("authorization with a bad y-parity")
+        if delegate == "ZERO":
+            features.add("delegation cleared")
+        elif delegate.startswith("pc"):
+            features.add("delegation to a precompile")
+        elif delegate in AUTHORITIES:
+            features.add("delegation to an authority")
+        if authority == d.sender:
+            features.add("self-sponsored authorization")
+    if d.to in AUTHORITIES:
+        features.add(f"{d.kind} to an authority")
     if d.access:
         features.add("access list")
     if d.blobs:
@@ -963,6 +1044,9 @@ def _tx_json(d: TxDraft, universe: Universe, initcodes: dict[int, bytes], nonces
         tx["accessList"] = [{"address": universe.hex(name),
                              "storageKeys": ["0x" + s.to_bytes(32, "big").hex() for s in slots]}
                             for name, slots in d.access]
+    if kind == "setcode":
+        tx["type"] = "0x4"
+        tx["authorizationList"] = [_signed_authorization(universe, nonces, *a) for a in d.auths]
     if kind == "blob":
         tx["blobVersionedHashes"] = BLOB_HASHES[:d.blobs]
         fee_cap = d.fee[3]
@@ -970,3 +1054,20 @@ def _tx_json(d: TxDraft, universe: Universe, initcodes: dict[int, bytes], nonces
             fee_cap = blob_base_fee - 1
         tx["maxFeePerBlobGas"] = hex(fee_cap)
     return tx
+
+
+def _signed_authorization(universe: Universe, nonces: dict[str, int], authority: str, delegate: str, rule: str,
+                          chain: int, parity_ok: bool) -> dict[str, Any]:
+    """An EIP-7702 authorization signed by ``authority``'s key. A valid one (the nonce
+    the authority will have, chain 1 or 0, a good y-parity) bumps the tracked nonce:
+    later transactions and authorizations of that account follow it."""
+    current = nonces[authority]
+    nonce = {"ok": current, "ahead": current + 1, "stale": current - 1 if current else current + 2}[rule]
+    address = "0x" + "00" * 20 if delegate == "ZERO" else universe.hex(delegate)
+    digest = keccak256(b"\x05" + rlp.encode((U256(chain), bytes.fromhex(address[2:]), U64(nonce))))
+    sig = coincurve.PrivateKey(AUTHORITY_KEYS[authority]).sign_recoverable(digest, hasher=None)
+    if rule == "ok" and chain in (0, 1) and parity_ok:
+        nonces[authority] = current + 1
+    return {"chainId": hex(chain), "address": address, "nonce": hex(nonce),
+            "yParity": hex(sig[64] if parity_ok else 2), "r": "0x" + sig[:32].hex(), "s": "0x" + sig[32:64].hex(),
+            "signer": universe.hex(authority)}

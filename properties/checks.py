@@ -218,7 +218,7 @@ def check_invariants(fixture: dict, seq: Outcome) -> list[str]:
     res = seq.result
     env = fixture["env"]
     base_fee = _q(env.get("currentBaseFee", 0))
-    blob_base_fee = blob_base_fee_of(_q(env.get("currentExcessBlobGas", 0)))
+    blob_base_fee = blob_base_fee_of(_q(env.get("currentExcessBlobGas", 0)), fixture["fork"])
     coinbase = env["currentCoinbase"].lower()
     burn_possible = fixture.get("_burn_possible", True)
     coinbase_passive = fixture.get("_coinbase_passive", False)
@@ -259,11 +259,15 @@ def check_invariants(fixture: dict, seq: Outcome) -> list[str]:
             problems.append(f"tx {i}: coinbase gained {coinbase_gain}, priority fees are {priority}")
 
         nonce_after = state.get(sender, {}).get("nonce", 0)
-        if nonce_after != nonce_before + 1:
+        # EIP-7702: each applied authorization bumps its authority's nonce (the sender's too)
+        authorities = {a["signer"].lower() for a in tx.get("authorizationList") or [] if "signer" in a}
+        own = sum(1 for a in tx.get("authorizationList") or [] if a.get("signer", "").lower() == sender)
+        if not nonce_before + 1 <= nonce_after <= nonce_before + 1 + own:
             problems.append(f"tx {i}: sender {sender} nonce {nonce_before} -> {nonce_after}")
         for address, change in changes.items():
-            # an EOA that did not send keeps its nonce (unless a CREATE landed on it)
-            if address != sender and address in eoas and not change.get("destroyed") \
+            # an EOA that did not send keeps its nonce (unless a CREATE landed on it, or
+            # it authorized a delegation)
+            if address != sender and address in eoas and address not in authorities and not change.get("destroyed") \
                     and change["code"] is None and change["nonce"] != nonces_before.get(address, 0):
                 problems.append(f"tx {i}: nonce of EOA {address} (not the sender) changed")
 

@@ -12,6 +12,16 @@ from ethereum.crypto.hash import keccak256
 
 # EOAs that send transactions (funded in every block).
 SENDERS = ("A", "B", "D")
+# EOAs whose secret keys are known (delegations mode): EIP-7702 authorities, which
+# also send, receive and get called.
+AUTHORITY_KEYS = {"E1": bytes(31) + b"\xe1", "E2": bytes(31) + b"\xe2"}
+AUTHORITIES = tuple(AUTHORITY_KEYS)
+
+
+def _address_of_key(key: bytes) -> int:
+    import coincurve
+    point = coincurve.PrivateKey(key).public_key.format(compressed=False)
+    return int.from_bytes(keccak256(point[1:])[12:], "big")
 # Contracts generated per block (entry-point dispatch, see programs.py).
 CONTRACTS = ("K0", "K1", "K2")
 
@@ -28,6 +38,7 @@ FIXED = {
     # The only contract that runs CREATE/CREATE2 (its children's addresses are known).
     "FACTORY": 0x0000000000000000000000000000000000FAC700,
 }
+FIXED.update({name: _address_of_key(key) for name, key in AUTHORITY_KEYS.items()})
 
 # Entry points of every generated contract: calldata byte 0 picks one. A call made
 # from entry e always targets an entry above e, and the last entry (the leaf) calls

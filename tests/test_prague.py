@@ -313,3 +313,16 @@ def test_prague_fields_before_prague_are_fixture_errors(field, fork):
     with pytest.raises(blockstm.FixtureError) as err:
         blockstm.execute({**block([], fork=fork), field: value})
     assert err.value.path == field
+
+
+@pytest.mark.parametrize("fork", ["Cancun", "Prague", "Osaka"])
+def test_a_raw_transfer_with_calldata_pays_the_calldata_floor(fork):
+    """EIP-7623 (Prague): a transaction pays at least 21,000 + 10 per calldata token.
+    A value transfer with calldata to an EOA runs no code: Block-STM settles it lazily,
+    and must charge the floor as revm does (found by the delegations strategy)."""
+    senders = [f"0x{i:040x}" for i in range(0x100, 0x100 + 16)]
+    pre = {s: {"balance": hex(ETHER), "nonce": "0x0"} for s in senders}
+    txs = [tx(nonce=0, sender=s, to=BOB, value=1, gas=30_000, data="0x" + "ff" * 8) for s in senders]
+    res = agree(prague_block(txs, fork=fork, extra_pre=pre))
+    floor = 21_000 + 10 * 4 * 8
+    assert res.receipts[0].gas_used == (floor if fork != "Cancun" else 21_000 + 16 * 8)

@@ -114,12 +114,18 @@ pub struct BlockBudget {
     blob_gas_used: u64,
     /// The fork's blob gas per block.
     max_blob_gas: u64,
+    /// EIP-7825 (Osaka): a transaction's gas limit cap.
+    tx_gas_cap: Option<u64>,
 }
+
+/// EIP-7825's cap on a transaction's gas limit (Osaka on).
+pub const TX_GAS_LIMIT_CAP: u64 = 1 << 24;
 
 impl BlockBudget {
     pub fn new(block: &BlockFixture) -> BlockBudget {
         let max_blob_gas = block.fork.blob_params().map_or(0, |b| b.per_block * GAS_PER_BLOB);
-        BlockBudget { gas_limit: block.header.gas_limit, gas_used: 0, blob_gas_used: 0, max_blob_gas }
+        let tx_gas_cap = (block.fork >= crate::fork::Fork::Osaka).then_some(TX_GAS_LIMIT_CAP);
+        BlockBudget { gas_limit: block.header.gas_limit, gas_used: 0, blob_gas_used: 0, max_blob_gas, tx_gas_cap }
     }
 
     /// Whether transaction `index` fits in what the block has left.
@@ -151,6 +157,14 @@ impl BlockBudget {
             });
         }
         let gas_limit = tx.env.gas_limit;
+        // The cap is a rule of the transaction itself: it comes before the block's budget.
+        if let Some(cap) = self.tx_gas_cap.filter(|&cap| gas_limit > cap) {
+            return Err(InvalidTx {
+                index,
+                kind: InvalidTxKind::GasLimitAboveCap,
+                message: format!("gas limit {gas_limit} above the transaction cap {cap} (EIP-7825)"),
+            });
+        }
         if gas_limit > self.gas_limit {
             return Err(InvalidTx {
                 index,

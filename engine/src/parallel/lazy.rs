@@ -179,7 +179,9 @@ pub fn lazy_transfer(evm: &mut ParEvm<'_>, coinbase: Address) -> Result<Option<L
         return Ok(None);
     }
     let Ok(initial) = handler.validate_initial_tx_gas(evm) else { return Ok(None) };
-    let gas_used = initial.initial_total_gas();
+    // Nothing executes, so the gas used is the intrinsic cost — or, from Prague, the
+    // EIP-7623 calldata floor when that is higher (a transfer with calldata).
+    let gas_used = initial.initial_total_gas().max(initial.floor_gas);
     let coinbase_fee = U256::from(coinbase_price) * U256::from(gas_used);
     let Some(upfront) = (U256::from(gas_limit) * U256::from(max_price)).checked_add(value) else { return Ok(None) };
     if coinbase_fee.is_zero() {
