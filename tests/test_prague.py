@@ -326,3 +326,25 @@ def test_a_raw_transfer_with_calldata_pays_the_calldata_floor(fork):
     res = agree(prague_block(txs, fork=fork, extra_pre=pre))
     floor = 21_000 + 10 * 4 * 8
     assert res.receipts[0].gas_used == (floor if fork != "Cancun" else 21_000 + 16 * 8)
+
+
+CLZ_STORE = "0x7f" + "00" * 3 + "10" + "00" * 28 + "1e600055" "00"  # SSTORE(0, CLZ(2**228)): 27
+CLZ_AT = "0xc00000000000000000000000000000000000000a"
+
+
+@pytest.mark.parametrize("fork", ["Prague", "Osaka"])
+def test_new_precompiles_and_opcodes_agree_with_eels(fork):
+    """EIP-2537 (BLS12-381 G1ADD, Prague), EIP-7951 (P256VERIFY, Osaka), EIP-7883 (MODEXP's
+    price, Osaka), EIP-7939 (CLZ, Osaka): what revm does for the spec, against EELS."""
+    modexp = "0x" + (1).to_bytes(32, "big").hex() * 3 + "020305"  # 2**3 % 5
+    txs = [tx(nonce=0, to="0x0000000000000000000000000000000000000005", gas=100_000, data=modexp),
+           tx(nonce=1, to="0x000000000000000000000000000000000000000b", gas=100_000, data="0x" + "00" * 256),
+           tx(nonce=2, to="0x0000000000000000000000000000000000000100", gas=100_000, data="0x" + "00" * 160),
+           tx(nonce=3, to=CLZ_AT, gas=100_000)]
+    fixture = prague_block(txs, fork=fork, extra_pre={CLZ_AT: {"balance": "0x0", "nonce": "0x1", "code": CLZ_STORE}})
+    res = agree(fixture)
+    assert res.receipts[1].status == 1  # G1ADD of two points at infinity
+    if fork == "Osaka":
+        assert res.post_state[CLZ_AT]["storage"] == {0: 27}
+    else:
+        assert res.receipts[3].status == 0  # 0x1e is not an opcode before Osaka
