@@ -5,7 +5,7 @@ built from Vyper contracts compiled from source (generators/contracts/).
     fixture = generators.generate("erc20", txs=1000, seed=7, pattern="clusters")
     fixture = generators.generate("transfers", gas=1_000_000_000)   # sized by gas
 
-Families: transfers, erc20, amm, beneficiary, mixed, small (see docs/generators.md).
+Families: transfers, erc20, amm, beneficiary, mixed, small, delegations (see docs/generators.md).
 `build()` returns a Generated (fixture + what each tx is meant to do) for the checks
 in generators.checks. Output is a pure function of (family, size, seed, knobs).
 """
@@ -16,7 +16,7 @@ from .builder import Generated
 from .families import FAMILIES
 
 __all__ = ["generate", "build", "FAMILIES", "Generated", "GAS_PER_TX", "estimate_gas_per_tx",
-           "transfers", "erc20", "amm", "beneficiary", "mixed", "small"]
+           "transfers", "erc20", "amm", "beneficiary", "mixed", "small", "delegations"]
 
 # Mean gas used per transaction, measured with the engine (docs/generators.md);
 # used to size a block from a gas target.
@@ -38,10 +38,12 @@ GAS_PER_TX: dict[tuple[str, str], int] = {
     ("beneficiary", "last"): 21_000,
     ("mixed", ""): 55_400,
     ("small", ""): 40_000,
+    ("delegations", "batches"): 123_400,
+    ("delegations", "pays"): 21_034,
 }
 
 _DEFAULT_PATTERN = {"transfers": "independent", "erc20": "independent", "amm": "independent",
-                    "beneficiary": "balance", "mixed": "", "small": ""}
+                    "beneficiary": "balance", "mixed": "", "small": "", "delegations": "batches"}
 
 
 def estimate_gas_per_tx(family: str, **knobs) -> int:
@@ -92,3 +94,4 @@ amm = _family_function("amm")
 beneficiary = _family_function("beneficiary")
 mixed = _family_function("mixed")
 small = _family_function("small")
+delegations = _family_function("delegations")

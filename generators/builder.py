@@ -254,8 +254,9 @@ class Generated:
 
 
 class BlockBuilder:
-    def __init__(self, seed: int, *, coinbase: int = COINBASE):
+    def __init__(self, seed: int, *, coinbase: int = COINBASE, fork: str = FORK):
         self.seed = seed
+        self.fork = fork
         self.rng = random.Random(seed)
         self.accounts: dict[int, Account] = {}
         self.drafts: list[TxDraft] = []
@@ -282,6 +283,14 @@ class BlockBuilder:
         """A funded externally owned account (no key: fixtures give `sender`)."""
         address = self._next_address()
         self.accounts[address] = Account(balance=balance)
+        return address
+
+    def delegated_eoa(self, delegate: int, balance: int = EOA_BALANCE) -> int:
+        """A funded EOA delegated to `delegate` (EIP-7702: its code is the designator
+        0xef0100 ++ address, set by an earlier block), with the nonce that took."""
+        address = self._next_address()
+        self.accounts[address] = Account(balance=balance, nonce=1,
+                                         code=bytes.fromhex("ef0100") + delegate.to_bytes(20, "big"))
         return address
 
     def fresh_address(self) -> int:
@@ -380,7 +389,7 @@ class BlockBuilder:
             })
 
         fixture = {
-            "fork": FORK,
+            "fork": self.fork,
             "env": {
                 "currentCoinbase": addr_hex(self.coinbase),
                 "currentNumber": hex(self.number),

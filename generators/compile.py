@@ -19,7 +19,7 @@ CONTRACTS_DIR = Path(__file__).resolve().parent / "contracts"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = REPO_ROOT / ".cache" / "vyper"
 
-CONTRACT_NAMES = ("erc20", "weth", "pair", "factory", "router", "coinbase_probe", "coinbase_vault")
+CONTRACT_NAMES = ("erc20", "weth", "pair", "factory", "router", "coinbase_probe", "coinbase_vault", "batch_wallet")
 
 _FORMATS = ["bytecode", "bytecode_runtime", "layout", "abi"]
 # ERC-5202 blueprint preamble: 0xFE (invalid, never executable), 0x71 (magic), version 0

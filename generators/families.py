@@ -10,6 +10,7 @@ import math
 from typing import Callable
 
 from .builder import MAX_UINT256, BlockBuilder, Generated, Token
+from .compile import compiled
 from .evm import selector, word
 
 # calldata prefixes
@@ -372,6 +373,78 @@ def small(txs: int, seed: int = 0, kind: str | None = None) -> Generated:
     return _block("small", seed, {"kind": kind}, fill)
 
 
+# ---------------------------------------------------------------------------
+# EIP-7702 smart-wallet traffic (Prague)
+
+SEL_EXECUTE = selector("execute((address,uint256,bytes)[])")
+GAS_BATCH_BASE = 60_000
+GAS_BATCH_CALL = 45_000
+
+
+def encode_calls(calls: list[tuple[int, int, bytes]]) -> str:
+    """ABI encoding of execute's argument: a dynamic array of (address, uint256, bytes)."""
+    tuples = []
+    for target, value, data in calls:
+        padded = data + b"\0" * (-len(data) % 32)
+        tuples.append(word(target) + word(value) + word(0x60) + word(len(data)) + padded.hex())
+    offsets, at = [], 32 * len(tuples)
+    for t in tuples:
+        offsets.append(word(at))
+        at += len(t) // 2
+    return word(0x20) + word(len(calls)) + "".join(offsets) + "".join(tuples)
+
+
+def add_delegations(b: BlockBuilder, n: int, pattern: str = "batches", *, calls: int = 3,
+                    wallets: int | None = None) -> None:
+    """pattern:
+    batches   EOAs delegated (EIP-7702) to one batch-wallet contract send themselves
+              `execute` with `calls` calls each: ether to first-time recipients and
+              token transfers out of the account's own balance; `wallets` accounts
+              (default: one per transaction) share the block
+    pays      raw transfers *to* delegated accounts (each runs the wallet's code): never
+              a lazy transfer for Block-STM
+    """
+    wallet_code = compiled("batch_wallet").runtime
+    wallet = b.deploy(wallet_code)
+    if pattern == "batches":
+        if calls < 1 or calls > 8:
+            raise ValueError("calls must be 1..8 (the wallet's batch size)")
+        token = b.token()
+        accounts = [b.delegated_eoa(wallet) for _ in range(wallets or n)]
+        for i in range(n):
+            account = accounts[i % len(accounts)]
+            batch, inner = [], []
+            for j in range(calls):
+                recipient = b.fresh_address()
+                if j % 2 == 0:
+                    value = _value(b)
+                    batch.append((recipient, value, b""))
+                    inner.append(("eth", account, recipient, value))
+                else:
+                    amount = _amount(b)
+                    token.credit(account, amount)
+                    batch.append((token.address, 0, bytes.fromhex((SEL_TRANSFER + word(recipient) + word(amount)))))
+                    inner.append(("transfer", token, account, recipient, amount))
+            b.tx(account, account, data=SEL_EXECUTE + encode_calls(batch),
+                 gas_limit=GAS_BATCH_BASE + GAS_BATCH_CALL * calls, op=("batch", account, inner))
+    elif pattern == "pays":
+        accounts = [b.delegated_eoa(wallet) for _ in range(wallets or max(1, n // 4))]
+        for i in range(n):
+            sender, account, value = b.new_eoa(), accounts[i % len(accounts)], _value(b)
+            b.tx(sender, account, value=value, gas_limit=GAS_WALLET_PAY, op=("eth_to_code", sender, account, value))
+    else:
+        raise ValueError(f"delegations: unknown pattern {pattern!r} (batches, pays)")
+
+
+GAS_WALLET_PAY = 40_000
+
+
+def delegations(txs: int, seed: int = 0, **knobs) -> Generated:
+    b = BlockBuilder(seed, fork="Prague")
+    add_delegations(b, txs, **knobs)
+    return b.finish("delegations", knobs)
+
+
 FAMILIES: dict[str, Callable[..., Generated]] = {
     "transfers": transfers,
     "erc20": erc20,
@@ -379,4 +452,5 @@ FAMILIES: dict[str, Callable[..., Generated]] = {
     "beneficiary": beneficiary,
     "mixed": mixed,
     "small": small,
+    "delegations": delegations,
 }

@@ -3,6 +3,8 @@ record of each transaction (TxDraft.op), never from the engine.
 
 Ops (first element is the kind):
     ("eth", sender, recipient, value)                       plain value transfer
+    ("eth_to_code", sender, account, value)                 value to a delegated account (runs its code)
+    ("batch", account, [inner ops])                         an EIP-7702 wallet's calls ("eth"/"transfer")
     ("transfer", token, sender, recipient, amount)          ERC-20 transfer
     ("transfer_from", token, spender, owner, recipient, amount)
     ("swap", user, amount_in, path, recipient)              router exact-input swap; path: tuple[Token]
@@ -69,8 +71,17 @@ def expected_outcome(gen: Generated) -> Expected:
         if draft.value:
             eth(draft.sender, -draft.value)
             eth(draft.to, draft.value)
-        if kind == "eth":
+        if kind in ("eth", "eth_to_code"):
             pass
+        elif kind == "batch":  # an EIP-7702 wallet's calls, from the account itself
+            for inner in op[2]:
+                if inner[0] == "eth":
+                    _, sender, recipient, value = inner
+                    eth(sender, -value)
+                    eth(recipient, value)
+                else:
+                    _, token, sender, recipient, amount = inner
+                    move(token, sender, recipient, amount)
         elif kind == "transfer":
             _, token, sender, recipient, amount = op
             move(token, sender, recipient, amount)

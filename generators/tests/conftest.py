@@ -38,6 +38,9 @@ CASES = [
     ("beneficiary", {"mode": "sends"}),
     ("beneficiary", {"mode": "last"}),
     ("mixed", {}),
+    ("delegations", {"pattern": "batches"}),
+    ("delegations", {"pattern": "batches", "calls": 1, "wallets": 2}),
+    ("delegations", {"pattern": "pays"}),
 ]
 SMALL_CASES = [(0, None), (1, "transfer"), (1, "erc20"), (1, "swap"), (2, "transfer"), (2, "erc20"), (2, "swap")]
 SIZES = {"small": 10, "medium": 200}

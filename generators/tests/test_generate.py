@@ -23,7 +23,9 @@ ADDRESS = re.compile(r"^0x[0-9a-f]{40}$")
 
 
 def assert_well_formed(fixture: dict) -> None:
-    assert fixture["fork"] == "Cancun"
+    # Cancun, except the EIP-7702 wallet traffic (Prague: accounts delegated in the pre-state)
+    delegated = any(a.get("code", "").startswith("0xef0100") for a in fixture["pre"].values())
+    assert fixture["fork"] == ("Prague" if delegated else "Cancun")
     env = fixture["env"]
     for key in ("currentCoinbase", "currentNumber", "currentTimestamp", "currentGasLimit",
                 "currentBaseFee", "currentRandom"):
