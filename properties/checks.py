@@ -18,6 +18,7 @@ import blockstm
 import py_ecc  # noqa: F401 - sets the recursion limit on import: before Hypothesis runs, not during
 
 from .blocks import BLOB_GAS_PER_BLOB, blob_base_fee_of
+from . import reference_pyevm as pyevm
 from .reference import diff_results, run_reference
 from .universe import create_address
 
@@ -154,11 +155,26 @@ def check_parallel(fixture: dict, threads_list: list[int], seq: Optional[Outcome
 
 
 def check_reference(fixture: dict, seq: Optional[Outcome] = None) -> list[str]:
+    """Sequential == EELS, and == py-evm where py-evm has the fork: two independent
+    references, so a disagreement says who is alone."""
     seq = seq or run_engine(fixture, "sequential")
     if seq.error is not None and not isinstance(seq.error, blockstm.InvalidTransaction):
         return [f"sequential: {seq.describe_error()}"]
-    reference = run_reference(fixture)
-    return diff_results(reference, seq.result if seq.ok else seq.error)
+    engine = seq.result if seq.ok else seq.error
+    eels_result = run_reference(fixture)
+    eels = diff_results(eels_result, engine)
+    # py-evm is the second opinion on execution: on blocks EELS finds valid (it cannot
+    # name an invalid transaction's rule, and misses one, see reference_pyevm.py).
+    if not pyevm.supports(fixture["fork"]) or not eels_result.ok:
+        return eels
+    others = diff_results(pyevm.run_pyevm(fixture), engine)
+    if eels and others:
+        return ["the engine disagrees with EELS and py-evm"] + eels
+    if eels:
+        return ["EELS alone disagrees (py-evm agrees with the engine)"] + eels
+    if others:
+        return ["py-evm alone disagrees (EELS agrees with the engine)"] + [f"py-evm: {d}" for d in others]
+    return []
 
 
 # ---- property 3: invariants without an oracle ------------------------------------------------

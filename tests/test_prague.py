@@ -60,7 +60,8 @@ def prague_block(transactions, fork="Prague", extra_pre=None):
 
 
 def agree(fixture) -> blockstm.BlockResult:
-    """Parallel == sequential at every thread count, and sequential == EELS."""
+    """Parallel == sequential at every thread count, and sequential == EELS == py-evm
+    (py-evm: Prague, not Osaka)."""
     problems, _ = check_parallel(fixture, THREADS, repeats=2)
     assert not problems, problems
     problems = check_reference(fixture)
