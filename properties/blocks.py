@@ -671,8 +671,10 @@ def draw_tx(draw, gen: Gen, senders: tuple[str, ...], base_fee: int, blob_base_f
 
 
 # Where a delegation points: the generated contracts, a child (it may not exist yet), a
-# precompile, another authority (EIP-7702 does not follow chains), nothing (clears it).
-DELEGATES = ("K0", "K1", "K2", "K1", child_name(0, 0), "FACTORY", precompile_name(1), "E1", "E2", "ZERO")
+# precompile, another authority (EIP-7702 does not follow chains), the coinbase (E2 when it
+# is the block's), nothing (clears it).
+DELEGATES = ("K0", "K1", "K2", "K1", child_name(0, 0), "FACTORY", precompile_name(1), "E1", "E2", "COINBASE",
+             "ZERO")
 
 
 @lru_cache(maxsize=None)
@@ -980,6 +982,8 @@ def _label_tx(d: TxDraft, features: set[str]) -> None:
             features.add("delegation to a precompile")
         elif delegate in AUTHORITIES:
             features.add("delegation to an authority")
+        elif delegate == "COINBASE":
+            features.add("delegation to the coinbase")
         if authority == d.sender:
             features.add("self-sponsored authorization")
     if d.to in AUTHORITIES:

@@ -252,6 +252,8 @@ def check_invariants(fixture: dict, seq: Outcome) -> list[str]:
         nonce_before = state.get(sender, {}).get("nonce", 0)
         coinbase_before = state.get(coinbase, {}).get("balance", 0)
         nonces_before = {a: state[a]["nonce"] for a in changes if a in state}
+        # EIP-7702: a delegated EOA runs code, and a CREATE there bumps its nonce
+        delegated = {a for a in changes if a in state and state[a]["code"][:3] == b"\xef\x01\x00"}
         _apply(state, changes)
         after = {a: (state[a]["balance"] if a in state else 0) for a in changes}
 
@@ -278,12 +280,15 @@ def check_invariants(fixture: dict, seq: Outcome) -> list[str]:
         # EIP-7702: each applied authorization bumps its authority's nonce (the sender's too)
         authorities = {a["signer"].lower() for a in tx.get("authorizationList") or [] if "signer" in a}
         own = sum(1 for a in tx.get("authorizationList") or [] if a.get("signer", "").lower() == sender)
-        if not nonce_before + 1 <= nonce_after <= nonce_before + 1 + own:
+        # a delegated sender's code may CREATE (each bumps its nonce) when it calls itself
+        runs_code = sender in delegated or state.get(sender, {}).get("code", b"")[:3] == b"\xef\x01\x00"
+        if not nonce_before + 1 <= nonce_after <= (nonce_after if runs_code else nonce_before + 1 + own):
             problems.append(f"tx {i}: sender {sender} nonce {nonce_before} -> {nonce_after}")
         for address, change in changes.items():
             # an EOA that did not send keeps its nonce (unless a CREATE landed on it, or
             # it authorized a delegation)
-            if address != sender and address in eoas and address not in authorities and not change.get("destroyed") \
+            if address != sender and address in eoas and address not in authorities | delegated \
+                    and not change.get("destroyed") \
                     and change["code"] is None and change["nonce"] != nonces_before.get(address, 0):
                 problems.append(f"tx {i}: nonce of EOA {address} (not the sender) changed")
 
