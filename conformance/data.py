@@ -38,20 +38,21 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
-def _state_tests_dir_of(root: Path) -> Path | None:
-    """The GeneralStateTests folder of an ethereum/tests checkout (or the folder itself)."""
-    if root.name == "GeneralStateTests" and root.is_dir():
+def _corpus_dir_of(root: Path, folder: str) -> Path | None:
+    """`folder` (GeneralStateTests, BlockchainTests) of an ethereum/tests checkout, or
+    the folder itself."""
+    if root.name == folder and root.is_dir():
         return root
-    for candidate in (root / "Cancun" / "GeneralStateTests", root / "GeneralStateTests"):
+    for candidate in (root / "Cancun" / folder, root / folder):
         if candidate.is_dir():
             return candidate
     return None
 
 
-def find_state_tests(option: str | os.PathLike | None = None) -> Lookup:
-    """The GeneralStateTests folder: --ethereum-tests, then $ETHEREUM_TESTS, then the
-    repo's ethereum-tests/ submodule if populated, then ../shared/ethereum-tests."""
-    lookup = Lookup("ethereum/tests GeneralStateTests")
+def _find_corpus(folder: str, option: str | os.PathLike | None) -> Lookup:
+    """--ethereum-tests, then $ETHEREUM_TESTS, then the repo's ethereum-tests/ submodule
+    if populated, then ../shared/ethereum-tests; inside, Cancun/<folder>, else <folder>."""
+    lookup = Lookup(f"ethereum/tests {folder}")
     candidates: list[tuple[str, Path]] = []
     if option:
         candidates.append(("--ethereum-tests", Path(option)))
@@ -61,12 +62,14 @@ def find_state_tests(option: str | os.PathLike | None = None) -> Lookup:
     candidates.append(("shared", REPO_ROOT.parent / "shared" / "ethereum-tests"))
     for source, root in candidates:
         root = root.expanduser()
-        found = _state_tests_dir_of(root) if root.is_dir() else None
+        if folder != "GeneralStateTests" and root.is_dir() and root.name == "GeneralStateTests":
+            root = root.parent  # --ethereum-tests may name the state tests' folder
+        found = _corpus_dir_of(root, folder) if root.is_dir() else None
         if found is not None:
             lookup.path = found.resolve()
             lookup.tried.append(f"{source}: {root} -> {lookup.path}")
             return lookup
-        reason = "no GeneralStateTests inside" if root.is_dir() else "does not exist"
+        reason = f"no {folder} inside" if root.is_dir() else "does not exist"
         lookup.tried.append(f"{source}: {root} ({reason})")
         # An explicit choice that is wrong is an error, not a hint to look elsewhere.
         if source != "submodule" and source != "shared":
@@ -74,43 +77,15 @@ def find_state_tests(option: str | os.PathLike | None = None) -> Lookup:
     return lookup
 
 
-def _blockchain_tests_dir_of(root: Path) -> Path | None:
-    """The BlockchainTests folder of an ethereum/tests checkout (or the folder itself)."""
-    if root.name == "BlockchainTests" and root.is_dir():
-        return root
-    for candidate in (root / "Cancun" / "BlockchainTests", root / "BlockchainTests"):
-        if candidate.is_dir():
-            return candidate
-    return None
+def find_state_tests(option: str | os.PathLike | None = None) -> Lookup:
+    """The GeneralStateTests folder (see _find_corpus for where it is looked for)."""
+    return _find_corpus("GeneralStateTests", option)
 
 
 def find_blockchain_tests(option: str | os.PathLike | None = None) -> Lookup:
-    """The BlockchainTests folder, found like GeneralStateTests (find_state_tests):
-    --ethereum-tests, then $ETHEREUM_TESTS, then the ethereum-tests/ submodule if
-    populated, then ../shared/ethereum-tests; inside, Cancun/BlockchainTests, else
-    BlockchainTests (the runner reads its ValidBlocks, InvalidBlocks and TransitionTests)."""
-    lookup = Lookup("ethereum/tests BlockchainTests")
-    candidates: list[tuple[str, Path]] = []
-    if option:
-        candidates.append(("--ethereum-tests", Path(option)))
-    if os.environ.get(ETHEREUM_TESTS_ENV):
-        candidates.append((f"${ETHEREUM_TESTS_ENV}", Path(os.environ[ETHEREUM_TESTS_ENV])))
-    candidates.append(("submodule", REPO_ROOT / "ethereum-tests"))
-    candidates.append(("shared", REPO_ROOT.parent / "shared" / "ethereum-tests"))
-    for source, root in candidates:
-        root = root.expanduser()
-        if root.is_dir() and root.name == "GeneralStateTests":
-            root = root.parent  # --ethereum-tests may name the state tests' folder
-        found = _blockchain_tests_dir_of(root) if root.is_dir() else None
-        if found is not None:
-            lookup.path = found.resolve()
-            lookup.tried.append(f"{source}: {root} -> {lookup.path}")
-            return lookup
-        reason = "no BlockchainTests inside" if root.is_dir() else "does not exist"
-        lookup.tried.append(f"{source}: {root} ({reason})")
-        if source != "submodule" and source != "shared":
-            return lookup
-    return lookup
+    """The BlockchainTests folder, found like GeneralStateTests (the runner reads its
+    ValidBlocks, InvalidBlocks and TransitionTests)."""
+    return _find_corpus("BlockchainTests", option)
 
 
 def find_mainnet_blocks(option: str | os.PathLike | None = None) -> Lookup:

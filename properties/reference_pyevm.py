@@ -36,7 +36,7 @@ from eth.vm.chain_context import ChainContext
 from eth.vm.spoof import SpoofTransaction
 from eth_keys import keys
 
-from .reference import InvalidTx, ReferenceResult, RefLog, RefReceipt, keccak256
+from .reference import InvalidTx, ReferenceResult, RefLog, RefReceipt, _tx_type, keccak256
 
 #: Fixture fork name -> py-evm VM class (and whether its header has a base fee, ...).
 FORKS = {
@@ -78,8 +78,6 @@ def _bytes(value: Any) -> bytes:
 
 
 def _header(vm_class, env: Mapping[str, Any]):
-    header_class = vm_class.get_block_class().get_header_class() if hasattr(
-        vm_class.get_block_class(), "get_header_class") else None
     fields = dict(
         difficulty=_q(env.get("currentDifficulty", 0)),
         block_number=_q(env["currentNumber"]),
@@ -92,9 +90,7 @@ def _header(vm_class, env: Mapping[str, Any]):
         fields["base_fee_per_gas"] = _q(env["currentBaseFee"])
     if vm_class in (forks.CancunVM, forks.PragueVM):
         fields["excess_blob_gas"] = _q(env.get("currentExcessBlobGas", 0))
-    if header_class is None:
-        header_class = _HEADER_CLASSES[vm_class]
-    return header_class(**fields)
+    return _HEADER_CLASSES[vm_class](**fields)
 
 
 def _header_classes() -> dict:
@@ -113,20 +109,6 @@ def _header_classes() -> dict:
 
 
 _HEADER_CLASSES = _header_classes()
-
-
-def _tx_type(tx: Mapping[str, Any]) -> int:
-    if tx.get("type") is not None:
-        return _q(tx["type"])
-    if tx.get("authorizationList") is not None:
-        return 4
-    if tx.get("maxFeePerBlobGas") is not None or tx.get("blobVersionedHashes") is not None:
-        return 3
-    if tx.get("maxFeePerGas") is not None:
-        return 2
-    if tx.get("accessList") is not None:
-        return 1
-    return 0
 
 
 def _build(vm_class, tx: Mapping[str, Any]):
