@@ -629,7 +629,13 @@ class BlockchainTest:
                 else:
                     mismatches = header_mismatches(plan.header, value)
                     if not mismatches:
-                        out.counts["valid"] += 1
+                        from .checks import check_access_list
+
+                        listed = check_access_list(engine, fixture, mode, threads, value, parent)
+                        if listed:
+                            fail(plan, *listed)
+                        else:
+                            out.counts["valid"] += 1
                         results[plan.hash] = value
                         continue
                     name, want, got = mismatches[0]

@@ -95,6 +95,36 @@ def check_state_case(case: StateCase, mode: str, outcome: Outcome) -> list[str]:
     return []
 
 
+# ---- block access lists (EIP-7928) ------------------------------------------------
+
+
+def check_access_list(engine, fixture, mode: str, threads: int | None, res, pre_state=None) -> list[str]:
+    """Failure lines for a valid block's access list (docs/engine.md). The parallel item
+    checks that the list equals the sequential run's, and that the block executed in
+    parallel with it (a validator's run) gives the same result without re-execution;
+    the sequential item, that sequential mode accepts it."""
+    kwargs = {} if pre_state is None else {"pre_state": pre_state}
+    rlp = res.block_access_list_rlp
+    lines = []
+    try:
+        if mode == "par":
+            seq = engine.execute(fixture, "sequential", **kwargs)
+            if seq.block_access_list_rlp != rlp:
+                lines.append(f"access list: sequential {seq.block_access_list_hash}, parallel {res.block_access_list_hash}")
+            listed = engine.execute(fixture, "parallel", threads, access_list=rlp, **kwargs)
+            diffs = compare_digests(result_digest(res), result_digest(listed))
+            if listed.tx_changes != res.tx_changes:
+                diffs.append("tx_changes differ")
+            lines += [f"executed with its access list: {d}" for d in diffs]
+            if listed.stats["fallback"] is None and listed.stats["reexecutions"]:
+                lines.append(f"executed with its access list: {listed.stats['reexecutions']} re-executions")
+        else:
+            engine.execute(fixture, "sequential", access_list=rlp, **kwargs)
+    except engine.BlockstmError as exc:
+        lines.append(f"access list rejected: {type(exc).__name__}: {exc}")
+    return lines
+
+
 # ---- mainnet blocks ---------------------------------------------------------------
 
 
@@ -105,6 +135,7 @@ def result_digest(res) -> dict:
         "logs_bloom": res.logs_bloom,
         "receipts_root": res.receipts_root,
         "logs_hash": res.logs_hash,
+        "block_access_list_hash": res.block_access_list_hash,
         "receipts": [
             (
                 r.status, r.gas_used, r.cumulative_gas_used, r.tx_type, r.contract_address,
@@ -120,8 +151,8 @@ def result_digest(res) -> dict:
 def compare_digests(expected: dict, got: dict, limit: int = 8) -> list[str]:
     """Where two results differ (at most `limit` lines)."""
     diffs = []
-    for key in ("state_root", "logs_bloom", "receipts_root", "logs_hash"):
-        if expected[key] != got[key]:
+    for key in ("state_root", "logs_bloom", "receipts_root", "logs_hash", "block_access_list_hash"):
+        if expected.get(key) != got.get(key):
             diffs.append(f"{key}: {expected[key]} != {got[key]}")
     if len(expected["receipts"]) != len(got["receipts"]):
         diffs.append(f"receipt count: {len(expected['receipts'])} != {len(got['receipts'])}")

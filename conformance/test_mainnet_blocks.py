@@ -3,7 +3,8 @@ each parallel variant repeated --rerun-parallel times.
 
 Every run must match the header (gasUsed, logsBloom, receiptsRoot from Byzantium on)
 and every parallel run must equal the sequential one in full (receipts, logs, blooms,
-roots, post-state). Item ids: ``test_mainnet_block[<number>-<seq|par-tN>]``.
+roots, post-state, block access list), and the block executed in parallel from its
+own access list must too. Item ids: ``test_mainnet_block[<number>-<seq|par-tN>]``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,15 @@ def test_mainnet_block(block_number, variant, threads, conformance, engine, reco
         if run_failures:
             failures.append(f"run {attempt + 1}/{conformance.reruns} on {threads} threads:")
             failures += [f"  {line}" for line in run_failures]
+    # A validator's run: the block executed from its own access list.
+    listed = engine.execute(block.fixture_json, "parallel", threads, access_list=res.block_access_list_rlp)
+    listed_failures = checks.check_mainnet_header(block, listed)
+    listed_failures += [f"differs from sequential: {d}" for d in checks.compare_digests(reference, checks.result_digest(listed))]
+    if listed.stats["fallback"] is None and listed.stats["reexecutions"]:
+        listed_failures.append(f"{listed.stats['reexecutions']} re-executions")
+    if listed_failures:
+        failures.append(f"executed with its access list on {threads} threads:")
+        failures += [f"  {line}" for line in listed_failures]
     record["mode_used"] = ", ".join(sorted(modes_used))
     record["reexecutions"] = reexecutions
     if failures:

@@ -31,7 +31,7 @@ CORPUS_ENV = "PROPERTIES_CORPUS"
 # hangs (a deadlocked scheduler) without killing the whole pytest process.
 ENGINE_TIMEOUT_S = 30.0
 
-PROPERTIES = ("parallel_equals_sequential", "sequential_equals_reference", "invariants")
+PROPERTIES = ("parallel_equals_sequential", "sequential_equals_reference", "invariants", "access_list")
 # The fake property of properties/planted.py (campaign tests only; never in REGRESSIONS).
 PLANTED = "planted"
 
@@ -58,19 +58,20 @@ class Outcome:
 
 
 def run_engine(fixture: dict | str, mode: str = "sequential", threads: Optional[int] = None,
-               timeout: float = ENGINE_TIMEOUT_S) -> Outcome:
+               timeout: float = ENGINE_TIMEOUT_S, **options: Any) -> Outcome:
     """Run the engine on a helper thread (it releases the GIL) and give up after
-    ``timeout`` seconds; the stuck thread is abandoned (daemon)."""
+    ``timeout`` seconds; the stuck thread is abandoned (daemon). ``options``: more
+    arguments of ``blockstm.execute`` (``access_list``, ``hint``)."""
     payload = fixture if isinstance(fixture, str) else json.dumps(fixture)
     box: dict[str, Any] = {}
 
     def work():
         try:
             if mode == "sequential":
-                box["result"] = blockstm.execute(payload, mode="sequential")
+                box["result"] = blockstm.execute(payload, mode="sequential", **options)
             else:
                 box["result"] = blockstm.execute(payload, mode="parallel", threads=threads,
-                                                 parallel_threshold=0)
+                                                 parallel_threshold=0, **options)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             box["error"] = exc
 
@@ -149,6 +150,187 @@ def check_parallel(fixture: dict, threads_list: list[int], seq: Optional[Outcome
             if diffs:
                 return problems + [f"[threads={threads}] {d}" for d in diffs], runs
     return problems, runs
+
+
+# ---- property 4: block access lists --------------------------------------------------------------
+
+
+def _quantity(v: Any) -> int:
+    return int(v, 16) if isinstance(v, str) else int(v)
+
+
+def bal_mutations(bal: list[dict], n: int, pick: int) -> list[tuple[str, list[dict]]]:
+    """Mutated copies of ``bal`` (a block of ``n`` transactions), each one a list the
+    block's execution contradicts: an entry dropped, altered or added, an account or a
+    storage read added or dropped, two accounts swapped or one repeated. ``pick``
+    chooses which account and entry each edit touches."""
+    import copy
+
+    out: list[tuple[str, list[dict]]] = []
+    if not bal:
+        return out
+
+    def edit(name: str, fn) -> None:
+        m = copy.deepcopy(bal)
+        if fn(m) is not False:
+            out.append((name, m))
+
+    def having(m, field):
+        found = [a for a in m if a[field]]
+        return found[pick % len(found)] if found else None
+
+    def entries(m, field):
+        a = having(m, field)
+        if a is None:
+            return None
+        if field == "storageChanges":
+            slot = a[field][pick % len(a[field])]
+            return slot["changes"]
+        return a[field]
+
+    for field, key in (("balanceChanges", "value"), ("nonceChanges", "value"), ("storageChanges", "value")):
+        def drop(m, field=field):
+            changes = entries(m, field)
+            if changes is None:
+                return False
+            changes.pop(pick % len(changes))
+            for a in m:  # an emptied slot goes: EIP-7928 forbids empty change lists
+                a["storageChanges"] = [s for s in a["storageChanges"] if s["changes"]]
+
+        def alter(m, field=field, key=key):
+            changes = entries(m, field)
+            if changes is None:
+                return False
+            c = changes[pick % len(changes)]
+            c[key] = hex(_quantity(c[key]) ^ (1 + pick % 7))
+
+        edit(f"drop a {field} entry", drop)
+        edit(f"alter a {field} value", alter)
+
+    def add_balance(m):
+        a = m[pick % len(m)]
+        used = {_quantity(c["index"]) for c in a["balanceChanges"]}
+        free = [i for i in range(n + 2) if i not in used]
+        if not free:
+            return False
+        a["balanceChanges"].append({"index": hex(free[pick % len(free)]), "value": hex(pick + 1)})
+        a["balanceChanges"].sort(key=lambda c: _quantity(c["index"]))
+
+    def add_read(m):
+        a = m[pick % len(m)]
+        taken = {_quantity(r) for r in a["storageReads"]} | {_quantity(s["key"]) for s in a["storageChanges"]}
+        slot = 2**255 + pick
+        if slot in taken:
+            return False
+        a["storageReads"] = sorted([*a["storageReads"], hex(slot)], key=_quantity)
+
+    def drop_read(m):
+        a = having(m, "storageReads")
+        if a is None:
+            return False
+        a["storageReads"].pop(pick % len(a["storageReads"]))
+
+    def add_account(m):
+        address = "0x" + (0xFEED0000 + pick).to_bytes(20, "big").hex()
+        if any(a["address"].lower() == address for a in m):
+            return False
+        m.append({"address": address, "storageChanges": [], "storageReads": [], "balanceChanges": [],
+                  "nonceChanges": [], "codeChanges": []})
+        m.sort(key=lambda a: a["address"].lower())
+
+    def drop_account(m):
+        m.pop(pick % len(m))
+
+    def swap(m):
+        if len(m) < 2:
+            return False
+        i = pick % (len(m) - 1)
+        m[i], m[i + 1] = m[i + 1], m[i]
+
+    def repeat(m):
+        i = pick % len(m)
+        m.insert(i, copy.deepcopy(m[i]))
+
+    for name, fn in (("add a balance entry", add_balance), ("add a storage read", add_read),
+                     ("drop a storage read", drop_read), ("add an account", add_account),
+                     ("drop an account", drop_account), ("swap two accounts", swap),
+                     ("repeat an account", repeat)):
+        edit(name, fn)
+    return out
+
+
+def _bal_writes_match_changes(res) -> list[str]:
+    """The list's balance, nonce and storage writes at index i + 1 are transaction i's
+    changes (values as tx_changes has them)."""
+    out = []
+    n = len(res.tx_changes)
+    for a in res.block_access_list:
+        address = a["address"].lower()
+        writes = [(c, "balance", None) for c in a["balanceChanges"]] + [(c, "nonce", None) for c in a["nonceChanges"]]
+        writes += [(c, "storage", _quantity(s["key"])) for s in a["storageChanges"] for c in s["changes"]]
+        for c, field, slot in writes:
+            index = _quantity(c["index"])
+            if not 1 <= index <= n:
+                continue
+            change = {k.lower(): v for k, v in res.tx_changes[index - 1].items()}.get(address)
+            if change is None:
+                out.append(f"list: {address} {field} at index {index}, not in tx_changes[{index - 1}]")
+                continue
+            if change.get("destroyed"):
+                got = 0
+            elif field == "storage":
+                got = change["storage"].get(slot)
+            else:
+                got = change[field]
+            if got != _quantity(c["value"]):
+                out.append(f"list: {address} {field}{'' if slot is None else f' slot {slot:#x}'} at index {index} "
+                           f"is {_quantity(c['value'])}, tx_changes[{index - 1}] has {got}")
+    return out
+
+
+def check_access_list(fixture: dict, threads: int, seq: Optional[Outcome] = None, pick: int = 0) -> list[str]:
+    """The list is the same from Block-STM as from sequential execution; executing with
+    it gives the sequential result (without re-execution, unless the view had to stop:
+    ``stats["fallback"]``); its writes are the transactions' changes; every mutation of
+    it is rejected, the same way in both modes; as a hint, a mutated list changes nothing."""
+    payload = json.dumps(fixture)
+    seq = seq or run_engine(payload, "sequential")
+    if not seq.ok:
+        return [] if isinstance(seq.error, blockstm.InvalidTransaction) else [f"sequential: {seq.describe_error()}"]
+    bal = seq.result.block_access_list
+    problems = []
+    par = run_engine(payload, "parallel", threads)
+    if not par.ok:
+        return [f"parallel: {par.describe_error()}"]
+    if par.result.block_access_list_rlp != seq.result.block_access_list_rlp:
+        problems.append(f"[threads={threads}] the list differs between sequential and parallel execution")
+    problems += _bal_writes_match_changes(seq.result)
+    listed = run_engine(payload, "parallel", threads, access_list=seq.result.block_access_list_rlp)
+    problems += [f"[with its list, threads={threads}] {d}" for d in compare_outcomes(seq, listed)]
+    if listed.ok:
+        stats = listed.result.stats
+        if stats["fallback"] is None and stats["reexecutions"]:
+            problems.append(f"[with its list] {stats['reexecutions']} re-executions")
+    checked = run_engine(payload, "sequential", access_list=bal)
+    if not checked.ok:
+        problems.append(f"[sequential, its own list] {checked.describe_error()}")
+    n = len(fixture["transactions"])
+    for name, bad in bal_mutations(bal, n, pick):
+        verdicts = []
+        for mode in ("sequential", "parallel"):
+            out = run_engine(payload, mode, threads, access_list=bad)
+            if out.ok or not isinstance(out.error, blockstm.AccessListMismatch):
+                problems.append(f"[{name}] {mode}: {'accepted' if out.ok else out.describe_error()}")
+            else:
+                e = out.error
+                verdicts.append((e.index, e.account, e.field, e.listed, e.executed))
+        if len(set(verdicts)) > 1:
+            problems.append(f"[{name}] the modes name different mismatches: {verdicts}")
+        hinted = run_engine(payload, "parallel", threads, hint=bad)
+        problems += [f"[{name} as a hint] {d}" for d in compare_outcomes(seq, hinted)]
+        if len(problems) > 12:
+            break
+    return problems
 
 
 # ---- property 2: sequential == reference -----------------------------------------------------
@@ -369,6 +551,8 @@ def replay(fixture: dict, *, repeats: int = 100) -> list[str]:
         return check_reference(fixture, seq)
     if prop == "invariants":
         return check_invariants(fixture, seq)
+    if prop == "access_list":
+        return [p for threads in (2, 4) for pick in range(3) for p in check_access_list(fixture, threads, seq, pick)]
     raise ValueError(f"unknown _property {prop!r}")
 
 

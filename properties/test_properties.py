@@ -1,11 +1,15 @@
 """Hypothesis-generated adversarial blocks (docs/properties.md).
 
-Three properties, each over every generator mode (properties/blocks.py):
+Four properties, each over every generator mode (properties/blocks.py):
 
 1. parallel == sequential (2..8 threads, ``parallel_threshold=0``): receipts,
    tx_changes, post-state, roots, bloom, and the same exception (type, index, kind);
 2. sequential == the EELS reference (blocks of at most 16 transactions);
-3. invariants that need no oracle (properties/checks.py: ``check_invariants``).
+3. invariants that need no oracle (properties/checks.py: ``check_invariants``);
+4. block access lists (``check_access_list``): BAL(sequential) == BAL(parallel); the
+   block executed with its own list gives the sequential result without re-execution;
+   the list's writes are the transactions' changes; every mutation of the list is
+   rejected, identically in both modes, and changes nothing as a hint.
 
 A counterexample is shrunk, then written to properties/regressions/ as a block
 fixture that test_regressions.py replays in every run. The example budget comes
@@ -29,6 +33,7 @@ blockstm = pytest.importorskip("blockstm")  # checks.py needs the engine
 from .blocks import MODES, Scenario, scenarios  # noqa: E402
 from .checks import (  # noqa: E402
     Outcome,
+    check_access_list,
     check_invariants,
     check_parallel,
     check_reference,
@@ -40,7 +45,7 @@ from .checks import (  # noqa: E402
 
 # Examples per test = the profile's max_examples x this weight (the reference is the
 # slow part: EELS interprets ~0.5 Mgas/s).
-WEIGHTS = {"parallel": 1.0, "reference": 0.5, "invariants": 0.5}
+WEIGHTS = {"parallel": 1.0, "reference": 0.5, "invariants": 0.5, "access_list": 0.3}
 PARALLEL_MAX_TXS = 24
 # Parallel runs per drawn thread count: a run costs milliseconds, generating the block
 # ~50 ms, and a race shows up only in some schedules.
@@ -51,7 +56,7 @@ MAX_THREADS = 8
 
 # A deadline only a pathological example can hit (blocks take milliseconds; the
 # reference ~30-100 ms): it flags engine slowdowns without flaking on a busy machine.
-DEADLINE_MS = {"parallel": 10_000, "reference": 30_000, "invariants": 10_000}
+DEADLINE_MS = {"parallel": 10_000, "reference": 30_000, "invariants": 10_000, "access_list": 20_000}
 
 HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 
@@ -166,3 +171,17 @@ def test_invariants(mode, data):
     if seq.error is not None and not isinstance(seq.error, blockstm.InvalidTransaction):
         problems.append(f"sequential: {seq.describe_error()}")
     report("invariants", scenario, problems)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.timeout(timeout_for("access_list"))
+@settings(max_examples=budget("access_list"), deadline=DEADLINE_MS["access_list"],
+          suppress_health_check=HEALTH)
+@given(data=st.data())
+def test_access_list(mode, data):
+    scenario = data.draw(scenarios(mode, max_txs=PARALLEL_MAX_TXS), label="block")
+    threads = data.draw(st.integers(2, MAX_THREADS), label="threads")
+    pick = data.draw(st.integers(0, 2**16), label="mutation pick")
+    seq = run_engine(scenario.fixture, "sequential")
+    label(scenario, seq)
+    report("access_list", scenario, check_access_list(scenario.fixture, threads, seq, pick), threads=[threads])

@@ -236,3 +236,26 @@ def test_statetest_outside_a_checkout_says_what_it_needs(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.decode().startswith("blockstm statetest: statetest needs the conformance package of a "
                                            "blockstm repository checkout")
+
+
+def test_access_lists_written_then_given(tmp_path):
+    fixture = write(tmp_path, "block.json", block([tx(0, value=1, gas=21_000), tx(1, value=2, gas=21_000)]))
+    bal = tmp_path / "bal.json"
+    proc = cli("run", fixture, "--write-access-list", str(bal), "--json")
+    assert proc.returncode == 0, text(proc)
+    listed = json.loads(bal.read_text())
+    assert json.loads(proc.stdout)["blockAccessListHash"] == blockstm.execute(json.loads(Path(fixture).read_text())).block_access_list_hash
+    proc = cli("run", fixture, "--mode", "parallel", "--threads", "2", "--access-list", str(bal), "--json")
+    assert proc.returncode == 0, text(proc)
+    assert json.loads(proc.stdout)["stats"]["access_list"] == "validated"
+    bob = next(a for a in listed if a["address"].lower() == BOB)
+    bob["balanceChanges"][0]["value"] = "0x7"
+    bad = write(tmp_path, "bad.json", listed)
+    for mode in ("sequential", "parallel"):
+        proc = cli("run", fixture, "--mode", mode, "--access-list", bad)
+        assert proc.returncode == 1 and "block access list mismatch at index 1" in text(proc), text(proc)
+        assert "Traceback" not in text(proc)
+    proc = cli("run", fixture, "--mode", "parallel", "--hint", bad)
+    assert proc.returncode == 0, text(proc)
+    proc = cli("run", fixture, "--access-list", str(tmp_path / "missing.json"))
+    assert proc.returncode == 1 and "cannot read the access list" in text(proc)

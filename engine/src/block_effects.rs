@@ -11,7 +11,7 @@
 //! invalidate them); the effects after are position n, applied to the committed
 //! post-state (nothing follows them, so they read final values and never re-run).
 
-use crate::changes::{AccountChange, TxChanges};
+use crate::changes::{AccountChange, Fields, TxAccess, TxChanges};
 use crate::env::{block_env, cfg_env};
 use crate::errors::EngineError;
 use crate::fixture::BlockFixture;
@@ -22,7 +22,7 @@ use alloy_primitives::{Address, Bytes, B256, U256};
 use crate::receipts::TxReceipt;
 use revm::database_interface::WrapDatabaseRef;
 use revm::handler::SystemCallEvm;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// An ommer (uncle) of the block, as its reward needs it.
@@ -61,6 +61,11 @@ pub enum Effect {
 }
 
 impl Effect {
+    /// Whether it comes before the transactions (EIP-7928 index 0) or after (n + 1).
+    pub fn before_transactions(self) -> bool {
+        matches!(self, Effect::DaoFork | Effect::BeaconRoot | Effect::HistoryStorage)
+    }
+
     pub const ALL: [Effect; 7] = [
         Effect::DaoFork,
         Effect::BeaconRoot,
@@ -89,6 +94,7 @@ impl Effect {
 pub struct BlockEffect {
     pub effect: Effect,
     pub changes: TxChanges,
+    pub access: TxAccess,
 }
 
 /// The state the block's first transaction sees: the fixture's pre-state (or a previous
@@ -108,15 +114,16 @@ pub fn start_state(
     };
     let mut effects = Vec::new();
     if block.effects.dao_fork {
-        effects.push(BlockEffect { effect: Effect::DaoFork, changes: dao_drain(&mut state) });
+        let (changes, access) = dao_drain(&mut state);
+        effects.push(BlockEffect { effect: Effect::DaoFork, changes, access });
     }
     if let Some(root) = block.effects.parent_beacon_block_root {
         let call = system_call(block, alloy_eips::eip4788::BEACON_ROOTS_ADDRESS, root.0.into(), &mut state)?;
-        effects.push(BlockEffect { effect: Effect::BeaconRoot, changes: call.changes });
+        effects.push(BlockEffect { effect: Effect::BeaconRoot, changes: call.changes, access: call.access });
     }
     if let Some(parent) = block.effects.parent_hash {
         let call = system_call(block, alloy_eips::eip2935::HISTORY_STORAGE_ADDRESS, parent.0.into(), &mut state)?;
-        effects.push(BlockEffect { effect: Effect::HistoryStorage, changes: call.changes });
+        effects.push(BlockEffect { effect: Effect::HistoryStorage, changes: call.changes, access: call.access });
     }
     Ok((state, effects))
 }
@@ -146,7 +153,8 @@ pub fn after_transactions(
                 let age = U256::from(number - ommer.number);
                 book.credit(state, ommer.coinbase, (U256::from(8) - age) * reward / U256::from(8));
             }
-            effects.push(BlockEffect { effect: Effect::Rewards, changes: book.changes(state, false) });
+            let (changes, access) = book.changes(state, false);
+            effects.push(BlockEffect { effect: Effect::Rewards, changes, access });
         }
     }
     if let Some(withdrawals) = &block.effects.withdrawals {
@@ -155,7 +163,8 @@ pub fn after_transactions(
             book.credit(state, w.address, U256::from(w.amount) * U256::from(1_000_000_000u64));
         }
         // EIP-161 holds for withdrawals too: a zero withdrawal leaves no empty account.
-        effects.push(BlockEffect { effect: Effect::Withdrawals, changes: book.changes(state, true) });
+        let (changes, access) = book.changes(state, true);
+        effects.push(BlockEffect { effect: Effect::Withdrawals, changes, access });
     }
     let requests = if block.effects.requests {
         let mut requests = Vec::new();
@@ -179,7 +188,7 @@ pub fn after_transactions(
             if !output.is_empty() {
                 requests.push(typed(kind, &output));
             }
-            effects.push(BlockEffect { effect, changes: call.changes });
+            effects.push(BlockEffect { effect, changes: call.changes, access: call.access });
         }
         Some(requests)
     } else {
@@ -247,13 +256,15 @@ fn block_reward(fork: Fork) -> Option<U256> {
 /// Balance changes made directly to the state, collected as changes.
 #[derive(Default)]
 struct Credits {
-    touched: BTreeSet<Address>,
+    /// Each account touched, with its balance before the first credit.
+    touched: BTreeMap<Address, U256>,
 }
 
 impl Credits {
     fn account<'s>(&mut self, state: &'s mut WorldState, address: Address) -> &'s mut Account {
-        self.touched.insert(address);
-        state.accounts.entry(address).or_insert_with(Account::empty)
+        let account = state.accounts.entry(address).or_insert_with(Account::empty);
+        self.touched.entry(address).or_insert(account.balance);
+        account
     }
 
     fn credit(&mut self, state: &mut WorldState, address: Address, amount: U256) {
@@ -263,10 +274,12 @@ impl Credits {
 
     /// The touched accounts as changes (sorted by address). With `eip161`, a touched
     /// account left empty is destroyed.
-    fn changes(self, state: &mut WorldState, eip161: bool) -> TxChanges {
+    fn changes(self, state: &mut WorldState, eip161: bool) -> (TxChanges, TxAccess) {
         let mut accounts = Vec::with_capacity(self.touched.len());
-        for address in self.touched {
+        let mut access = Vec::with_capacity(self.touched.len());
+        for (address, before) in self.touched {
             let account = &state.accounts[&address];
+            access.push((address, Fields::NONE.with(Fields::BALANCE, account.balance != before)));
             if eip161 && account.balance.is_zero() && account.nonce == 0 && account.code_hash == revm::primitives::KECCAK_EMPTY {
                 state.accounts.remove(&address);
                 accounts.push((address, AccountChange::Destroyed));
@@ -274,14 +287,14 @@ impl Credits {
             }
             accounts.push((address, account.fields_change()));
         }
-        TxChanges { accounts }
+        (TxChanges { accounts }, TxAccess::of_fields(access))
     }
 }
 
 /// The DAO fork's drain: every listed account's balance to the refund contract. Like
 /// the protocol (and every client), it leaves each listed account existing, empty or
 /// not: Homestead has no EIP-161.
-fn dao_drain(state: &mut WorldState) -> TxChanges {
+fn dao_drain(state: &mut WorldState) -> (TxChanges, TxAccess) {
     let mut book = Credits::default();
     for address in crate::dao::DRAIN_LIST {
         let account = book.account(state, address);
@@ -295,6 +308,7 @@ fn dao_drain(state: &mut WorldState) -> TxChanges {
 /// A system call's outcome.
 struct SystemCall {
     changes: TxChanges,
+    access: TxAccess,
     result: revm::context::result::ExecutionResult,
 }
 
@@ -313,7 +327,7 @@ fn system_call(block: &BlockFixture, target: Address, data: Bytes, state: &mut W
     // neither (an empty coinbase must not be swept by EIP-161 here).
     touched.remove(&alloy_eips::eip4788::SYSTEM_ADDRESS);
     touched.remove(&block.header.coinbase);
-    let changes = TxChanges::from_evm_state(touched);
+    let (changes, access) = TxChanges::from_evm_state(touched);
     state.apply(&changes);
-    Ok(SystemCall { changes, result: outcome.result })
+    Ok(SystemCall { changes, access, result: outcome.result })
 }

@@ -32,14 +32,83 @@ pub struct TxChanges {
     pub accounts: Vec<(Address, AccountChange)>,
 }
 
+/// Which of an account's fields a transaction changed (net over the transaction).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Fields(u8);
+
+impl Fields {
+    pub const NONE: Fields = Fields(0);
+    pub const BALANCE: Fields = Fields(1);
+    pub const NONCE: Fields = Fields(2);
+    pub const CODE: Fields = Fields(4);
+
+    pub const fn with(self, other: Fields, when: bool) -> Fields {
+        if when { Fields(self.0 | other.0) } else { self }
+    }
+
+    pub const fn has(self, field: Fields) -> bool {
+        self.0 & field.0 != 0
+    }
+
+    pub const fn bits(self) -> u8 {
+        self.0
+    }
+
+    pub const fn from_bits(bits: u8) -> Fields {
+        Fields(bits & 7)
+    }
+}
+
+/// What a transaction (or block-level effect) accessed, beyond what it changed: the
+/// EIP-7928 block access list is built from this and the changes (bal/).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TxAccess {
+    /// Every account it loaded, with the fields it changed.
+    pub accounts: Vec<(Address, Fields)>,
+    /// Storage slots it loaded and left unchanged (every slot of an account it destroyed).
+    pub storage_reads: Vec<(Address, U256)>,
+    /// False when an effect of the transaction is one a block access list cannot
+    /// express: it destroyed an account that existed, or brought an empty account into
+    /// existence (before EIP-161). A view of the state built from the list alone is
+    /// exact only up to such a transaction (bal/exec.rs).
+    pub expressible: bool,
+}
+
+impl TxAccess {
+    /// The access of changes made without revm (a lazy transfer, a reward): exactly the
+    /// accounts changed, with the given fields.
+    pub fn of_fields(accounts: Vec<(Address, Fields)>) -> TxAccess {
+        TxAccess { accounts, storage_reads: Vec::new(), expressible: true }
+    }
+}
+
 impl TxChanges {
-    pub fn from_evm_state(state: EvmState) -> TxChanges {
+    /// The changes of `state` (revm's record of a transaction) and what it accessed.
+    pub fn from_evm_state(state: EvmState) -> (TxChanges, TxAccess) {
         let mut accounts = Vec::with_capacity(state.len());
+        let mut access = TxAccess { accounts: Vec::with_capacity(state.len()), storage_reads: Vec::new(), expressible: true };
         for (address, account) in state {
+            let original = account.original_info();
+            let existed = !account.is_loaded_as_not_existing();
+            // What was read and not changed; a destroyed account's writes are gone.
+            let destroyed = account.is_touched()
+                && (account.is_selfdestructed() || (!account.is_created() && account.is_empty() && existed));
+            access.storage_reads.extend(
+                account.storage.iter().filter(|(_, slot)| destroyed || !slot.is_changed()).map(|(k, _)| (address, *k)),
+            );
             if !account.is_touched() {
+                access.accounts.push((address, Fields::NONE));
                 continue;
             }
-            if account.is_selfdestructed() {
+            if destroyed {
+                let was = |present: bool| existed && present;
+                let fields = Fields::NONE
+                    .with(Fields::BALANCE, was(!original.balance.is_zero()))
+                    .with(Fields::NONCE, was(original.nonce != 0))
+                    .with(Fields::CODE, was(original.code_hash != revm::primitives::KECCAK_EMPTY));
+                access.accounts.push((address, fields));
+                // A destroyed account that existed: the list shows zeros, not the absence.
+                access.expressible &= !existed;
                 accounts.push((address, AccountChange::Destroyed));
                 continue;
             }
@@ -47,9 +116,7 @@ impl TxChanges {
             if !created && account.is_empty() {
                 // EIP-161 (revm already turned pre-Spurious-Dragon touches into
                 // creations or no-ops). An account that never existed stays absent.
-                if !account.is_loaded_as_not_existing() {
-                    accounts.push((address, AccountChange::Destroyed));
-                }
+                access.accounts.push((address, Fields::NONE));
                 continue;
             }
             let mut storage: Vec<(U256, U256)> = account
@@ -58,13 +125,16 @@ impl TxChanges {
                 .filter(|(_, slot)| slot.is_changed())
                 .map(|(k, slot)| (*k, slot.present_value))
                 .collect();
-            let original = account.original_info();
             let info = &account.info;
-            let info_changed = created
-                || info.balance != original.balance
-                || info.nonce != original.nonce
-                || info.code_hash != original.code_hash
-                || account.is_loaded_as_not_existing();
+            let fields = Fields::NONE
+                .with(Fields::BALANCE, info.balance != original.balance)
+                .with(Fields::NONCE, info.nonce != original.nonce)
+                .with(Fields::CODE, info.code_hash != original.code_hash);
+            access.accounts.push((address, fields));
+            // An empty account brought into existence (a touch before EIP-161): nothing
+            // in the list says it exists.
+            access.expressible &= existed || fields != Fields::NONE;
+            let info_changed = created || fields != Fields::NONE || !existed;
             if !info_changed && storage.is_empty() {
                 continue;
             }
@@ -87,6 +157,6 @@ impl TxChanges {
             ));
         }
         accounts.sort_unstable_by_key(|(a, _)| *a);
-        TxChanges { accounts }
+        (TxChanges { accounts }, access)
     }
 }

@@ -186,6 +186,8 @@ pub enum EngineError {
     /// The block breaks a rule of its own, outside any transaction (a system contract
     /// missing or failing, a malformed deposit log): rejected as a client would.
     InvalidBlock(String),
+    /// The block's access list (EIP-7928) contradicts its execution: the block is invalid.
+    AccessList(crate::bal::Mismatch),
     /// A bug or an unusable request: never a verdict about the block.
     Internal(String),
 }
@@ -208,6 +210,7 @@ impl fmt::Display for EngineError {
             EngineError::Fixture(e) => e.fmt(f),
             EngineError::InvalidTx(e) => e.fmt(f),
             EngineError::InvalidBlock(m) => write!(f, "invalid block: {m}"),
+            EngineError::AccessList(m) => write!(f, "invalid block: {m}"),
             EngineError::Internal(m) => write!(f, "internal engine error: {m}"),
         }
     }

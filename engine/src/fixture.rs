@@ -71,17 +71,17 @@ pub fn parse_fixture(json: &[u8]) -> Result<BlockFixture, FixtureError> {
 /// A JSON path, built on the stack as the parser descends and written out only for an
 /// error (formatting one per field would cost more than the parse).
 #[derive(Clone, Copy)]
-enum Path<'p> {
+pub(crate) enum Path<'p> {
     Root,
     Key(&'p Path<'p>, &'p str),
     Index(&'p Path<'p>, usize),
 }
 
 impl<'p> Path<'p> {
-    fn key(&'p self, key: &'p str) -> Path<'p> {
+    pub(crate) fn key(&'p self, key: &'p str) -> Path<'p> {
         Path::Key(self, key)
     }
-    fn index(&'p self, i: usize) -> Path<'p> {
+    pub(crate) fn index(&'p self, i: usize) -> Path<'p> {
         Path::Index(self, i)
     }
 }
@@ -97,11 +97,11 @@ impl std::fmt::Display for Path<'_> {
     }
 }
 
-fn error(path: Path<'_>, message: impl Into<String>) -> FixtureError {
+pub(crate) fn error(path: Path<'_>, message: impl Into<String>) -> FixtureError {
     FixtureError::new(path.to_string(), message)
 }
 
-type Pairs<'j, 'a> = &'j [(Cow<'a, str>, Json<'a>)];
+pub(crate) type Pairs<'j, 'a> = &'j [(Cow<'a, str>, Json<'a>)];
 
 /// Parses a fixture from a JSON tree (`json::Json`: from text, or from Python objects).
 pub fn from_json(value: &Json<'_>) -> Result<BlockFixture, FixtureError> {
@@ -554,15 +554,15 @@ fn describe(v: &Json<'_>) -> String {
     }
 }
 
-fn type_error(path: Path<'_>, expected: &str, got: &Json<'_>) -> FixtureError {
+pub(crate) fn type_error(path: Path<'_>, expected: &str, got: &Json<'_>) -> FixtureError {
     error(path, format!("expected {expected}, got {}", describe(got)))
 }
 
-fn as_object<'j, 'a>(v: &'j Json<'a>, path: Path<'_>) -> Result<Pairs<'j, 'a>, FixtureError> {
+pub(crate) fn as_object<'j, 'a>(v: &'j Json<'a>, path: Path<'_>) -> Result<Pairs<'j, 'a>, FixtureError> {
     v.as_object().ok_or_else(|| type_error(path, "an object", v))
 }
 
-fn as_array<'j, 'a>(v: &'j Json<'a>, path: Path<'_>) -> Result<&'j [Json<'a>], FixtureError> {
+pub(crate) fn as_array<'j, 'a>(v: &'j Json<'a>, path: Path<'_>) -> Result<&'j [Json<'a>], FixtureError> {
     v.as_array().ok_or_else(|| type_error(path, "a list", v))
 }
 
@@ -570,19 +570,19 @@ fn as_str<'j>(v: &'j Json<'_>, path: Path<'_>) -> Result<&'j str, FixtureError> 
     v.as_str().ok_or_else(|| type_error(path, "a string", v))
 }
 
-fn required<'j, 'a>(obj: Pairs<'j, 'a>, parent: Path<'_>, key: &str) -> Result<&'j Json<'a>, FixtureError> {
+pub(crate) fn required<'j, 'a>(obj: Pairs<'j, 'a>, parent: Path<'_>, key: &str) -> Result<&'j Json<'a>, FixtureError> {
     match get(obj, key) {
         Some(Json::Null) | None => Err(error(parent.key(key), "missing field")),
         Some(v) => Ok(v),
     }
 }
 
-fn optional<'j, 'a>(obj: Pairs<'j, 'a>, key: &str) -> Option<&'j Json<'a>> {
+pub(crate) fn optional<'j, 'a>(obj: Pairs<'j, 'a>, key: &str) -> Option<&'j Json<'a>> {
     get(obj, key).filter(|v| !v.is_null())
 }
 
 /// A quantity: "0x"-prefixed hex, a decimal string of digits, or a JSON integer.
-fn parse_u256(v: &Json<'_>, path: Path<'_>) -> Result<U256, FixtureError> {
+pub(crate) fn parse_u256(v: &Json<'_>, path: Path<'_>) -> Result<U256, FixtureError> {
     let (text, radix) = match v {
         Json::String(s) => match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
             Some(hex) => (hex, 16),
@@ -632,7 +632,7 @@ fn hex_quantity(digits: &str) -> U256 {
     U256::from_be_bytes(bytes)
 }
 
-fn parse_u64(v: &Json<'_>, path: Path<'_>) -> Result<u64, FixtureError> {
+pub(crate) fn parse_u64(v: &Json<'_>, path: Path<'_>) -> Result<u64, FixtureError> {
     let n = parse_u256(v, path)?;
     u64::try_from(n).map_err(|_| error(path, format!("value out of range (> 2**64-1): {n:#x}")))
 }
@@ -649,7 +649,7 @@ fn parse_hex_bytes(v: &Json<'_>, path: Path<'_>) -> Result<Vec<u8>, FixtureError
     alloy_primitives::hex::decode(hex).map_err(|_| type_error(path, "hex bytes", v))
 }
 
-fn parse_bytes(v: &Json<'_>, path: Path<'_>) -> Result<Bytes, FixtureError> {
+pub(crate) fn parse_bytes(v: &Json<'_>, path: Path<'_>) -> Result<Bytes, FixtureError> {
     parse_hex_bytes(v, path).map(Bytes::from)
 }
 
@@ -661,7 +661,7 @@ fn parse_b256(v: &Json<'_>, path: Path<'_>) -> Result<B256, FixtureError> {
     Ok(B256::from_slice(&bytes))
 }
 
-fn parse_address(v: &Json<'_>, path: Path<'_>) -> Result<Address, FixtureError> {
+pub(crate) fn parse_address(v: &Json<'_>, path: Path<'_>) -> Result<Address, FixtureError> {
     let bytes = parse_hex_bytes(v, path).map_err(|_| type_error(path, "a 20-byte hex address", v))?;
     if bytes.len() != 20 {
         return Err(type_error(path, "a 20-byte hex address", v));

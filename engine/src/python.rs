@@ -9,7 +9,8 @@ use crate::json::Json;
 use crate::receipts::TxReceipt;
 use crate::result::BlockOutput;
 use crate::state::WorldState;
-use crate::{execute_block, Mode};
+use crate::bal::{BlockAccessList, Trust};
+use crate::{execute_block, Given, Mode};
 use alloy_primitives::{Log as EvmLog, B256, U256};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -45,6 +46,9 @@ fn raise(py: Python<'_>, err: EngineError) -> PyErr {
             .getattr("InvalidTransaction")
             .and_then(|cls| cls.call1((i.to_string(), i.index, i.kind.name()))),
         EngineError::InvalidBlock(m) => errors.getattr("InvalidBlock").and_then(|cls| cls.call1((m.clone(),))),
+        EngineError::AccessList(m) => errors.getattr("AccessListMismatch").and_then(|cls| {
+            cls.call1((err.to_string(), m.index, m.account.map(hex), m.field.clone(), m.listed.clone(), m.executed.clone()))
+        }),
         EngineError::Internal(m) => errors.getattr("EngineError").and_then(|cls| cls.call1((m.clone(),))),
     };
     match built {
@@ -70,7 +74,8 @@ pub fn guarded<T>(f: impl FnOnce() -> Result<T, EngineError>) -> Result<T, Engin
 }
 
 #[pyfunction]
-#[pyo3(signature = (payload, mode="sequential", threads=None, parallel_threshold=None, pre_state=None))]
+#[pyo3(signature = (payload, mode="sequential", threads=None, parallel_threshold=None, pre_state=None, access_list=None, hint=None))]
+#[allow(clippy::too_many_arguments)]
 fn execute(
     py: Python<'_>,
     payload: &Bound<'_, PyAny>,
@@ -78,7 +83,21 @@ fn execute(
     threads: Option<usize>,
     parallel_threshold: Option<usize>,
     pre_state: Option<&Bound<'_, BlockResult>>,
+    access_list: Option<&Bound<'_, PyAny>>,
+    hint: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<BlockResult> {
+    let given = match (access_list, hint) {
+        (Some(_), Some(_)) => {
+            return Err(pyo3::exceptions::PyValueError::new_err("give access_list or hint, not both"))
+        }
+        (Some(list), None) => Some(Given::List { list: list_arg(py, list, "access_list")?, trust: Trust::Validate }),
+        (None, Some(hint)) => Some(match dependencies_arg(hint)? {
+            Some(dependencies) => Given::Dependencies(dependencies),
+            None => Given::List { list: list_arg(py, hint, "hint")?, trust: Trust::Hint },
+        }),
+        (None, None) => None,
+    };
+    let given = given.as_ref();
     // A chain: the block runs on a previous result's post-state, read in place.
     let parent = pre_state.map(|r| &r.get().out.state);
     let mode = match mode {
@@ -91,7 +110,7 @@ fn execute(
         // between (json.dumps of a gigagas block costs more than executing it).
         let started = std::time::Instant::now();
         let value = py_to_json(dict.as_any(), &mut String::new(), 0).map_err(|e| raise(py, EngineError::Fixture(e)))?;
-        py.detach(move || guarded(|| crate::execute_json(&value, mode, started, parent)))
+        py.detach(move || guarded(|| crate::execute_json(&value, mode, started, parent, given)))
     } else {
         let bytes: Vec<u8> = if let Ok(s) = payload.cast::<PyString>() {
             s.to_str()?.as_bytes().to_vec()
@@ -100,12 +119,54 @@ fn execute(
         } else {
             return Err(PyTypeError::new_err("payload must be a dict, str or bytes"));
         };
-        py.detach(move || guarded(|| execute_block(&bytes, mode, parent)))
+        py.detach(move || guarded(|| execute_block(&bytes, mode, parent, given)))
     };
     match outcome {
         Ok(out) => Ok(BlockResult { out }),
         Err(e) => Err(raise(py, e)),
     }
+}
+
+/// A `hint` that is a list of lists (a previous result's `dependencies`), as such;
+/// None for anything else (a block access list).
+fn dependencies_arg(hint: &Bound<'_, PyAny>) -> PyResult<Option<Vec<Vec<usize>>>> {
+    let Ok(items) = hint.cast::<PyList>() else { return Ok(None) };
+    if !items.iter().all(|item| item.cast::<PyList>().is_ok() || item.cast::<pyo3::types::PyTuple>().is_ok()) {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let deps: Vec<usize> = item.extract().map_err(|_| {
+            pyo3::exceptions::PyValueError::new_err(format!(
+                "hint[{i}] must be a list of transaction indices (non-negative ints), got {}",
+                item.repr().map(|r| r.to_string()).unwrap_or_default()
+            ))
+        })?;
+        out.push(deps);
+    }
+    Ok(Some(out))
+}
+
+/// A block access list argument: RLP bytes, JSON text, or the JSON form as Python
+/// objects (what `BlockResult.block_access_list` returns). Malformed: `FixtureError`.
+fn list_arg(py: Python<'_>, value: &Bound<'_, PyAny>, name: &str) -> PyResult<BlockAccessList> {
+    let parsed = if let Ok(b) = value.cast::<PyBytes>() {
+        crate::bal::input::from_rlp(b.as_bytes(), name)
+    } else if let Ok(s) = value.cast::<PyString>() {
+        let text = s.to_str()?;
+        Json::parse(text.as_bytes())
+            .map_err(|e| crate::errors::FixtureError::new(name, format!("invalid JSON: {e}")))
+            .and_then(|tree| crate::bal::input::from_json(&tree, name))
+    } else if value.cast::<PyList>().is_ok() || value.cast::<pyo3::types::PyTuple>().is_ok() {
+        let mut path = name.to_string();
+        py_to_json(value, &mut path, 0).and_then(|tree| crate::bal::input::from_json(&tree, name))
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be a list (the JSON form), str (JSON text) or bytes (RLP), got {}",
+            type_name(value)
+        )));
+    };
+    parsed.map_err(|e| raise(py, EngineError::Fixture(e)))
 }
 
 /// A Python object as a JSON tree, as `json.dumps` would write it: dicts (keys str, or
@@ -545,6 +606,25 @@ impl BlockResult {
     fn requests_hash(&self) -> Option<String> {
         self.out.requests_hash().map(hex)
     }
+    /// The block's EIP-7928 access list in its JSON form (alloy's, as
+    /// `eth_getBlockAccessList` serves it): [{"address", "storageChanges": [{"key",
+    /// "changes": [{"index", "value"}]}], "storageReads", "balanceChanges",
+    /// "nonceChanges", "codeChanges"}], accounts sorted. Identical in every mode.
+    #[getter]
+    fn block_access_list<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let text = crate::bal::input::to_json(&crate::bal::build::block_access_list(&self.out));
+        py.import("json")?.call_method1("loads", (text,))
+    }
+    /// The access list's RLP encoding.
+    #[getter]
+    fn block_access_list_rlp<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &crate::bal::build::encode(&crate::bal::build::block_access_list(&self.out)))
+    }
+    /// keccak256 of the encoding: the header's `blockAccessListHash` (EIP-7928).
+    #[getter]
+    fn block_access_list_hash(&self) -> String {
+        hex(crate::bal::build::hash(&crate::bal::build::block_access_list(&self.out)))
+    }
     /// For each transaction, the lower transactions whose writes it read (parallel mode).
     #[getter]
     fn dependencies(&self) -> Vec<Vec<usize>> {
@@ -563,6 +643,7 @@ impl BlockResult {
         d.set_item("dependency_waits", s.dependency_waits)?;
         d.set_item("lazy_transfers", s.lazy_transfers)?;
         d.set_item("fallback", s.fallback.clone())?;
+        d.set_item("access_list", s.access_list)?;
         d.set_item("elapsed_ns", s.elapsed_ns)?;
         d.set_item("parse_ns", s.phases.parse_ns)?;
         d.set_item("setup_ns", s.phases.setup_ns)?;
@@ -590,7 +671,7 @@ impl BlockResult {
 /// checks that `stats` survives a round trip).
 mod snapshot {
     use super::*;
-    use crate::changes::TxChanges;
+    use crate::changes::{Fields, TxAccess, TxChanges};
     use crate::fork::Fork;
     use crate::result::{Phases, Stats};
     use crate::state::{bytecode_of, Account, Contracts};
@@ -598,7 +679,7 @@ mod snapshot {
 
     use crate::block_effects::{BlockEffect, Effect};
 
-    const VERSION: u8 = 3;
+    const VERSION: u8 = 4;
 
     struct W(Vec<u8>);
 
@@ -680,6 +761,26 @@ mod snapshot {
         }
     }
 
+    fn write_access(w: &mut W, access: &TxAccess) {
+        w.len(access.accounts.len());
+        for (address, fields) in &access.accounts {
+            w.raw(address.as_slice());
+            w.u8(fields.bits());
+        }
+        w.len(access.storage_reads.len());
+        for (address, slot) in &access.storage_reads {
+            w.raw(address.as_slice());
+            w.u256(slot);
+        }
+        w.u8(access.expressible as u8);
+    }
+
+    fn read_access(r: &mut R<'_>) -> Res<TxAccess> {
+        let accounts = (0..r.len()?).map(|_| Ok((r.address()?, Fields::from_bits(r.u8()?)))).collect::<Res<Vec<_>>>()?;
+        let storage_reads = (0..r.len()?).map(|_| Ok((r.address()?, r.u256()?))).collect::<Res<Vec<_>>>()?;
+        Ok(TxAccess { accounts, storage_reads, expressible: r.flag()? })
+    }
+
     fn write_changes(w: &mut W, changes: &TxChanges) {
         w.len(changes.accounts.len());
         for (address, change) in &changes.accounts {
@@ -744,13 +845,15 @@ mod snapshot {
             }
         }
         w.len(out.tx_changes.len());
-        for changes in &out.tx_changes {
+        for (changes, access) in out.tx_changes.iter().zip(&out.access) {
             write_changes(&mut w, changes);
+            write_access(&mut w, access);
         }
         w.len(out.effects.len());
         for effect in &out.effects {
             w.u8(effect.effect as u8);
             write_changes(&mut w, &effect.changes);
+            write_access(&mut w, &effect.access);
         }
         match &out.requests {
             Some(requests) => {
@@ -806,6 +909,7 @@ mod snapshot {
             }
             None => w.u8(0),
         }
+        w.str(s.access_list.unwrap_or(""));
         w.len(out.dependencies.len());
         for deps in &out.dependencies {
             w.len(deps.len());
@@ -863,11 +967,16 @@ mod snapshot {
             receipt.post_state_root = post_state_root;
             receipts.push(receipt);
         }
-        let tx_changes = (0..r.len()?).map(|_| read_changes(&mut r)).collect::<Res<Vec<_>>>()?;
+        let (mut tx_changes, mut access) = (Vec::new(), Vec::new());
+        for _ in 0..r.len()? {
+            tx_changes.push(read_changes(&mut r)?);
+            access.push(read_access(&mut r)?);
+        }
         let mut effects = Vec::new();
         for _ in 0..r.len()? {
             let effect = *Effect::ALL.get(r.u8()? as usize).ok_or("bad block effect")?;
-            effects.push(BlockEffect { effect, changes: read_changes(&mut r)? });
+            let changes = read_changes(&mut r)?;
+            effects.push(BlockEffect { effect, changes, access: read_access(&mut r)? });
         }
         let requests = if r.flag()? {
             Some((0..r.len()?).map(|_| Ok(Bytes::copy_from_slice(r.bytes()?))).collect::<Res<Vec<_>>>()?)
@@ -904,7 +1013,14 @@ mod snapshot {
             *slot = r.u64()?;
         }
         let fallback = if r.flag()? { Some(r.string()?) } else { None };
+        let access_list = match r.string()?.as_str() {
+            "" => None,
+            "validated" => Some("validated"),
+            "hint" => Some("hint"),
+            other => return Err(format!("unknown access list use {other:?}")),
+        };
         let stats = Stats {
+            access_list,
             mode,
             threads,
             executions: n[0],
@@ -928,6 +1044,7 @@ mod snapshot {
             fork,
             receipts,
             tx_changes,
+            access,
             state,
             state_root,
             logs_bloom,

@@ -23,6 +23,9 @@ pub struct Stats {
     /// Transactions settled as lazy raw transfers (parallel mode).
     pub lazy_transfers: u64,
     pub fallback: Option<String>,
+    /// How a block access list given with the block was used: "validated" (the block's
+    /// own, checked) or "hint"; None without one.
+    pub access_list: Option<&'static str>,
     /// Execution and in-order bookkeeping (the benchmarks' engine time): the
     /// transaction loop, or Block-STM from its set-up through the in-order commit.
     pub elapsed_ns: u64,
@@ -53,6 +56,8 @@ pub struct BlockOutput {
     pub fork: Fork,
     pub receipts: Vec<TxReceipt>,
     pub tx_changes: Vec<TxChanges>,
+    /// Per transaction, what it accessed (for the block access list, bal/).
+    pub access: Vec<crate::changes::TxAccess>,
     pub state: WorldState,
     pub state_root: B256,
     pub logs_bloom: Bloom,
@@ -83,6 +88,7 @@ impl BlockOutput {
         block: &BlockFixture,
         receipts: Vec<TxReceipt>,
         tx_changes: Vec<TxChanges>,
+        access: Vec<crate::changes::TxAccess>,
         state: WorldState,
         stats: Stats,
         dependencies: Vec<Vec<usize>>,
@@ -103,7 +109,7 @@ impl BlockOutput {
         let logs_hash = logs_hash(&receipts);
         let mut stats = stats;
         stats.phases.root_ns = started.elapsed().as_nanos() as u64;
-        Ok(BlockOutput { fork, state_root, logs_bloom, receipts_root, logs_hash, receipts, tx_changes, state, stats, dependencies, effects, requests })
+        Ok(BlockOutput { fork, state_root, logs_bloom, receipts_root, logs_hash, receipts, tx_changes, access, state, stats, dependencies, effects, requests })
     }
 }
 

@@ -33,6 +33,7 @@ pub fn build_evm<DB: Database + StorageProbe>(db: DB, cfg: CfgEnv, block: BlockE
 pub struct TxOutcome {
     pub result: ExecutionResult,
     pub changes: TxChanges,
+    pub access: crate::changes::TxAccess,
 }
 
 pub enum TxError<E> {
@@ -44,7 +45,10 @@ pub enum TxError<E> {
 
 pub fn transact<DB: Database + StorageProbe>(evm: &mut Evm<DB>, index: usize, tx: &Transaction) -> Result<TxOutcome, TxError<DB::Error>> {
     match evm.transact(tx.env.clone()) {
-        Ok(out) => Ok(TxOutcome { changes: TxChanges::from_evm_state(out.state), result: out.result }),
+        Ok(out) => {
+            let (changes, access) = TxChanges::from_evm_state(out.state);
+            Ok(TxOutcome { changes, access, result: out.result })
+        }
         Err(EVMError::Transaction(e)) => Err(TxError::Invalid(InvalidTx {
             index,
             kind: InvalidTxKind::from_revm(&e),

@@ -23,6 +23,7 @@ from . import _engine
 from ._engine import BlockResult, Log, Receipt
 from .errors import (
     INVALID_TX_KINDS,
+    AccessListMismatch,
     BlockstmError,
     EngineError,
     FixtureError,
@@ -46,6 +47,7 @@ __all__ = [
     "BlockstmError",
     "FixtureError",
     "InvalidBlock",
+    "AccessListMismatch",
     "InvalidTransaction",
     "EngineError",
     "INVALID_TX_KINDS",
@@ -72,6 +74,7 @@ STATS_KEYS = {
     "dependency_waits": "times a transaction suspended on an ESTIMATE of a lower one (parallel)",
     "lazy_transfers": "raw value transfers settled without revm (parallel; docs/engine.md)",
     "fallback": "why parallel mode ran the sequential path (None: it did not)",
+    "access_list": 'use of a given access list: "validated" (access_list=), "hint" (hint=), None',
     "elapsed_ns": "engine time: execution and in-order bookkeeping (execute_ns + commit_ns)",
     "parse_ns": "JSON fixture to a typed block",
     "setup_ns": "the pre-state's world state built (accounts, code analysed)",
@@ -83,6 +86,8 @@ STATS_KEYS = {
 }
 
 Block = Union[Mapping[str, Any], str, bytes, bytearray]
+#: A block access list: the JSON form (a list of account dicts), JSON text, or RLP bytes.
+AccessList = Union[list, tuple, str, bytes, bytearray]
 # The engine takes thread counts and thresholds as a Rust usize.
 _USIZE_MAX = 2**64 - 1
 
@@ -98,7 +103,9 @@ def _check_count(name: str, value: Any, least: int, what: str) -> None:
 
 def execute(block: Block, mode: str = "sequential", threads: int | None = None,
             *, parallel_threshold: int | None = None,
-            pre_state: BlockResult | None = None) -> BlockResult:
+            pre_state: BlockResult | None = None,
+            access_list: AccessList | None = None,
+            hint: AccessList | None = None) -> BlockResult:
     """Execute ``block`` — its block-level effects and every transaction — and return a
     :class:`BlockResult`.
 
@@ -130,6 +137,15 @@ def execute(block: Block, mode: str = "sequential", threads: int | None = None,
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     _check_count("threads", threads, 1, "a positive int")
     _check_count("parallel_threshold", parallel_threshold, 0, "a non-negative int")
+    for name, value in (("access_list", access_list), ("hint", hint)):
+        if value is not None and not isinstance(value, (list, tuple, str, bytes, bytearray)):
+            raise TypeError(f"{name} must be a list (JSON form), str (JSON) or bytes (RLP), got {type(value).__name__}")
+    if access_list is not None and hint is not None:
+        raise ValueError("give access_list or hint, not both")
+    if isinstance(access_list, bytearray):
+        access_list = bytes(access_list)
+    if isinstance(hint, bytearray):
+        hint = bytes(hint)
     if pre_state is not None and not isinstance(pre_state, BlockResult):
         raise TypeError(f"pre_state must be a BlockResult or None, got {type(pre_state).__name__}")
     if isinstance(block, dict):
@@ -144,7 +160,7 @@ def execute(block: Block, mode: str = "sequential", threads: int | None = None,
     else:
         raise TypeError(f"block must be a dict, str or bytes, got {type(block).__name__}")
     try:
-        return _engine.execute(payload, mode, threads, parallel_threshold, pre_state)
+        return _engine.execute(payload, mode, threads, parallel_threshold, pre_state, access_list, hint)
     except FixtureError as exc:
         if isinstance(payload, bytes):
             try:

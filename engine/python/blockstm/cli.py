@@ -20,7 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import MODES, STATS_KEYS, BlockResult, EngineError, FixtureError, InvalidTransaction, __version__, execute
+from . import (MODES, STATS_KEYS, BlockResult, EngineError, FixtureError, InvalidBlock, InvalidTransaction, __version__,
+               execute)
 from . import rpc as rpc_module
 
 
@@ -61,8 +62,20 @@ _non_negative = _count(0, "non-negative")
 
 def _execute(fixture: Any, args: argparse.Namespace, source: str) -> BlockResult:
     """Runs the block; a rejection becomes a one-line Failure naming the path or index and kind."""
+    lists = {}
+    for name in ("access_list", "hint"):
+        path = getattr(args, name, None)
+        if path:
+            try:
+                raw = Path(path).read_bytes()
+            except OSError as exc:
+                raise Failure(f"{path}: cannot read the {name.replace('_', ' ')}: {exc.strerror}", 1) from None
+            # JSON (the form --write-access-list writes) or raw RLP bytes.
+            lists[name] = raw.decode() if raw.lstrip()[:1] in (b"[", b"{") else raw
     try:
-        return execute(fixture, args.mode, args.threads, parallel_threshold=args.parallel_threshold)
+        return execute(fixture, args.mode, args.threads, parallel_threshold=args.parallel_threshold, **lists)
+    except InvalidBlock as exc:  # an access list execution contradicts included
+        raise Failure(f"{source}: {exc}", 1) from None
     except FixtureError as exc:
         raise Failure(f"{source}: invalid fixture: {exc}", 1) from None
     except InvalidTransaction as exc:
@@ -85,6 +98,7 @@ def result_json(res: BlockResult) -> dict:
         "receiptsRoot": res.receipts_root,
         "logsBloom": res.logs_bloom,
         "logsHash": res.logs_hash,
+        "blockAccessListHash": res.block_access_list_hash,
         "stats": res.stats,
     }
 
@@ -100,7 +114,9 @@ def result_table(res: BlockResult) -> list[str]:
     bloom = res.logs_bloom
     bloom = "0x00…00 (no logs)" if not int(bloom, 16) else f"{bloom[:34]}… (256 bytes: --json has it whole)"
     lines += ["", f"state root     {res.state_root}", f"receipts root  {res.receipts_root}",
-              f"logs hash      {res.logs_hash}", f"logs bloom     {bloom}", "", "stats"]
+              f"logs hash      {res.logs_hash}", f"logs bloom     {bloom}",
+              f"access list    {res.block_access_list_hash} ({len(res.block_access_list)} accounts, EIP-7928)",
+              "", "stats"]
     for key, value in res.stats.items():
         meaning = STATS_KEYS.get(key, "")
         if len(str(value)) < 14:
@@ -113,6 +129,8 @@ def result_table(res: BlockResult) -> list[str]:
 def _report(res: BlockResult, args: argparse.Namespace, extra: dict | None = None, notes: Sequence[str] = ()) -> None:
     if args.post_state:
         Path(args.post_state).write_text(json.dumps(res.post_state_fixture(), indent=1) + "\n")
+    if getattr(args, "write_access_list", None):
+        Path(args.write_access_list).write_text(json.dumps(res.block_access_list, indent=1) + "\n")
     if args.json:
         print(json.dumps({**result_json(res), **(extra or {})}, indent=1))
     else:
@@ -185,6 +203,14 @@ def _add_execution_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print receipts, roots and stats as JSON")
     p.add_argument("--post-state", metavar="FILE",
                    help="write the post-state as a fixture's `pre` (the next block's pre-state) to FILE")
+    p.add_argument("--write-access-list", metavar="FILE",
+                   help="write the block's EIP-7928 access list (JSON, as eth_getBlockAccessList) to FILE")
+    lists = p.add_mutually_exclusive_group()
+    lists.add_argument("--access-list", metavar="FILE",
+                       help="the block's access list (JSON or RLP): parallel mode executes from it, both modes "
+                            "reject the block if execution contradicts it (exit 1)")
+    lists.add_argument("--hint", metavar="FILE",
+                       help="an access list of unknown quality (JSON or RLP): a scheduling hint, never a verdict")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -74,5 +74,28 @@ class InvalidBlock(BlockstmError):
     rejected, as a client would. The message says which rule."""
 
 
+class AccessListMismatch(InvalidBlock):
+    """The block access list given with the block (``execute(..., access_list=...)``)
+    contradicts its execution (EIP-7928): the block is invalid. The first difference,
+    in the order (index, account, field): ``index`` is the block access index (0 before
+    the transactions, i + 1 for transaction i, n + 1 after them; None for an account or
+    a storage read, which the list does not index), ``account`` a hex address (None for
+    a malformed list), ``field`` ("balance", "nonce", "code", "storage slot 0x…",
+    "account", "storage read 0x…", or "structure" for a list out of canonical order),
+    ``listed`` what the list says and ``executed`` what execution did ("absent": nothing)."""
+
+    def __init__(self, message: str, index: int | None, account: str | None, field: str,
+                 listed: str, executed: str) -> None:
+        super().__init__(message)
+        self.index = index
+        self.account = account
+        self.field = field
+        self.listed = listed
+        self.executed = executed
+
+    def __reduce__(self):
+        return (type(self), (self.args[0], self.index, self.account, self.field, self.listed, self.executed))
+
+
 class EngineError(BlockstmError, RuntimeError):
     """An engine fault (a Rust panic included): a bug, never a verdict on the block."""

@@ -20,7 +20,7 @@ use revm::primitives::KECCAK_EMPTY;
 use super::lazy::LazyTransfer;
 use super::mv_memory::TxIdx;
 use super::TxResult;
-use crate::changes::{AccountChange, TxChanges};
+use crate::changes::{AccountChange, Fields, TxAccess, TxChanges};
 use crate::errors::InvalidTx;
 use crate::faults::{self, Fault};
 use crate::fixture::BlockFixture;
@@ -39,7 +39,7 @@ struct AccountView {
 
 /// A committed transaction's state changes.
 pub enum Committed {
-    Changes(TxChanges),
+    Changes(TxChanges, TxAccess),
     /// A lazy transfer, settled on the state in `post_state`; the coinbase's account
     /// after its fee is known at commit.
     Transfer(LazyTransfer, (Address, AccountChange)),
@@ -107,7 +107,7 @@ impl<'a> Committer<'a> {
         self.budget.check(index, tx)?;
         let (gas_used, executed, committed) = match result {
             TxResult::Invalid(invalid) => return Err(invalid),
-            TxResult::Done { result, mut changes, lazy_fee } => {
+            TxResult::Done { result, mut changes, mut access, lazy_fee } => {
                 if let Some(change) = changes.accounts.iter().find(|(a, _)| *a == self.coinbase) {
                     self.coinbase_view = match &change.1 {
                         AccountChange::Destroyed => None,
@@ -122,8 +122,10 @@ impl<'a> Committer<'a> {
                     let change = self.pay_coinbase(fee);
                     let at = changes.accounts.partition_point(|(a, _)| *a < self.coinbase);
                     changes.accounts.insert(at, change);
+                    // Sequential execution loads the coinbase to pay it (the fee is not zero).
+                    access.accounts.push((self.coinbase, Fields::BALANCE));
                 }
-                (result.tx_gas_used(), Some(result), Committed::Changes(changes))
+                (result.tx_gas_used(), Some(result), Committed::Changes(changes, access))
             }
             TxResult::Transfer(t) => {
                 // Neither the sender nor the recipient is the coinbase (lazy.rs).
@@ -153,16 +155,24 @@ pub fn post_state(
     state: &mut WorldState,
     receipts: &mut [TxReceipt],
     committed: Vec<Committed>,
-) -> Result<Vec<TxChanges>, TxIdx> {
+) -> Result<(Vec<TxChanges>, Vec<TxAccess>), TxIdx> {
     let with_roots = !block.fork.has_receipt_status();
     let mut all: Vec<TxChanges> = Vec::with_capacity(committed.len());
+    let mut accesses: Vec<TxAccess> = Vec::with_capacity(committed.len());
     for (index, c) in committed.into_iter().enumerate() {
         let changes = match c {
-            Committed::Changes(changes) => {
+            Committed::Changes(changes, access) => {
                 state.apply(&changes);
+                accesses.push(access);
                 changes
             }
             Committed::Transfer(t, coinbase_change) => {
+                // What revm loads for a plain transfer: sender, recipient (value > 0), coinbase (fee > 0).
+                accesses.push(TxAccess::of_fields(vec![
+                    (t.sender, Fields::BALANCE.with(Fields::NONCE, true)),
+                    (t.recipient, Fields::BALANCE),
+                    (coinbase_change.0, Fields::BALANCE),
+                ]));
                 let mut changes = settle(state, &t).ok_or(index)?;
                 if let AccountChange::Updated { balance, .. } = &coinbase_change.1 {
                     state.accounts.entry(coinbase_change.0).or_insert_with(Account::empty).balance = *balance;
@@ -182,7 +192,7 @@ pub fn post_state(
         }
         all.push(changes);
     }
-    Ok(all)
+    Ok((all, accesses))
 }
 
 /// Applies a lazy transfer at its position if the sender passes the checks revm makes

@@ -57,7 +57,7 @@ pub const MIN_GAS_ON_TWO_THREADS: u64 = 100_000_000;
 
 /// The outcome of a transaction's last incarnation.
 pub enum TxResult {
-    Done { result: ExecutionResult, changes: TxChanges, lazy_fee: Option<U256> },
+    Done { result: ExecutionResult, changes: TxChanges, access: crate::changes::TxAccess, lazy_fee: Option<U256> },
     Transfer(lazy::LazyTransfer),
     Invalid(InvalidTx),
 }
@@ -104,6 +104,21 @@ pub fn execute_parallel(
     threshold: Option<usize>,
     parent: Option<&WorldState>,
 ) -> Result<BlockOutput, EngineError> {
+    execute_parallel_hinted(block, threads, threshold, parent, None)
+}
+
+/// `execute_parallel` with a scheduling hint: for each transaction, lower ones it is
+/// expected to read from (a previous run's `dependencies`). A transaction's first
+/// incarnation waits for the highest of them to have executed, as if it had met an
+/// ESTIMATE there; a wrong hint only costs waiting (or the re-executions it failed to
+/// spare), never correctness: validation is unchanged.
+pub fn execute_parallel_hinted(
+    block: &BlockFixture,
+    threads: Option<usize>,
+    threshold: Option<usize>,
+    parent: Option<&WorldState>,
+    hint: Option<&[Vec<usize>]>,
+) -> Result<BlockOutput, EngineError> {
     let n = block.transactions.len();
     let threads = threads.unwrap_or_else(cores).max(1);
     let started = Instant::now();
@@ -129,7 +144,7 @@ pub fn execute_parallel(
         Some(_) => execute_sequential_on(block, base, effects, fallback)?,
         // The default path may give up on an inherently serial block; an explicit
         // threshold asks for Block-STM, and gets it to the end.
-        None => run_block_stm(block, base, effects, threads, threshold.is_none())?,
+        None => run_block_stm(block, base, effects, threads, threshold.is_none(), hint)?,
     };
     out.stats.phases.setup_ns = setup_ns;
     Ok(out)
@@ -156,6 +171,7 @@ fn run_block_stm(
     effects: Vec<crate::block_effects::BlockEffect>,
     threads: usize,
     may_give_up: bool,
+    hint: Option<&[Vec<usize>]>,
 ) -> Result<BlockOutput, EngineError> {
     let started = Instant::now();
     let n = block.transactions.len();
@@ -212,6 +228,10 @@ fn run_block_stm(
                     }
                 }
                 task = match task.or_else(|| scheduler.next_task()) {
+                    Some(Task::Execute(tx, inc)) if inc == 0 && waits_on_hint(&scheduler, hint, tx) => {
+                        // Nothing ran: the hinted blocker resumes it (incarnation 1).
+                        None
+                    }
                     Some(Task::Execute(tx, inc)) => {
                         (worked, idle) = (true, 0);
                         local.executions += 1;
@@ -272,7 +292,7 @@ fn run_block_stm(
         Some(Failure::Invalid(invalid)) => Some(invalid),
     };
     let mut state = base;
-    let changes = match (commit::post_state(block, &mut state, &mut receipts, committed), invalid) {
+    let (changes, access) = match (commit::post_state(block, &mut state, &mut receipts, committed), invalid) {
         // A lazy transfer below the invalid transaction that fails its checks comes
         // first; `state` is the state before it.
         (Err(index), _) => return Err(replay_invalid(block, &state, index)),
@@ -280,11 +300,11 @@ fn run_block_stm(
         (Ok(changes), None) => changes,
     };
     let committed_txs = changes.len();
-    let (receipts, changes, state, fallback) = if gave_up.into_inner() && committed_txs < n {
+    let (receipts, changes, access, state, fallback) = if gave_up.into_inner() && committed_txs < n {
         // The committed prefix is final; the rest runs in order on the state after it.
-        let prefix = crate::sequential::Prefix { budget, receipts, tx_changes: changes };
+        let prefix = crate::sequential::Prefix { budget, receipts, tx_changes: changes, access };
         let rest_started = Instant::now();
-        let (rest, state) = crate::sequential::execute_rest(block, state, prefix, None)?;
+        let (rest, state) = crate::sequential::execute_rest(block, state, prefix, None, None)?;
         execute_ns += rest_started.elapsed().as_nanos() as u64;
         dependencies.resize(n, Vec::new());
         let why = format!(
@@ -292,9 +312,9 @@ fn run_block_stm(
              more than {} conflicts (an inherently serial block); the rest ran sequentially",
             SERIAL_WINDOW / 2
         );
-        (rest.receipts, rest.tx_changes, state, Some(why))
+        (rest.receipts, rest.tx_changes, rest.access, state, Some(why))
     } else {
-        (receipts, changes, state, None)
+        (receipts, changes, access, state, None)
     };
     let executions = counters.executions + (n - committed_txs) as u64;
     let elapsed_ns = started.elapsed().as_nanos() as u64;
@@ -308,10 +328,18 @@ fn run_block_stm(
         dependency_waits: counters.dependency_waits,
         lazy_transfers: counters.lazy_transfers,
         fallback,
+        access_list: None,
         elapsed_ns,
         phases: Phases { execute_ns, commit_ns: elapsed_ns - execute_ns, ..Phases::default() },
     };
-    BlockOutput::new(block, receipts, changes, state, stats, dependencies, None, effects)
+    BlockOutput::new(block, receipts, changes, access, state, stats, dependencies, None, effects)
+}
+
+/// Whether `tx` (about to run its first incarnation) suspends on the highest lower
+/// transaction the hint names that has not executed yet.
+fn waits_on_hint(scheduler: &Scheduler, hint: Option<&[Vec<usize>]>, tx: TxIdx) -> bool {
+    let blocker = hint.and_then(|h| h.get(tx)).and_then(|deps| deps.iter().copied().filter(|&d| d < tx).max());
+    blocker.is_some_and(|d| scheduler.add_dependency(tx, d))
 }
 
 /// Validates incarnation `incarnation` of `tx` (a validation task, or the commit's last
@@ -455,14 +483,14 @@ fn execute(
             }
             Err(other) => return Err(format!("transaction {tx}: {other}")),
             Ok(result) => {
-                let changes = TxChanges::from_evm_state(state);
+                let (changes, access) = TxChanges::from_evm_state(state);
                 for (_, change) in &changes.accounts {
                     if let AccountChange::Updated { code: Some(code), code_hash, .. } = change {
                         new_code.0.write().unwrap().entry(*code_hash).or_insert_with(|| code.clone());
                     }
                 }
                 let writes = lazy::write_set(&changes, db, coinbase, lazy_fee);
-                (TxResult::Done { result, changes, lazy_fee }, writes)
+                (TxResult::Done { result, changes, access, lazy_fee }, writes)
             }
         };
         let reads = std::mem::take(&mut evm.ctx.journaled_state.database.reads);
@@ -485,7 +513,7 @@ fn replay_invalid(block: &BlockFixture, state: &WorldState, index: usize) -> Eng
     }
 }
 
-fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+pub(crate) fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
