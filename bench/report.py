@@ -3,7 +3,9 @@
     python -m bench.report bench/results/<date>-<host>.json   # re-render .md and .png
 
 Speedups divide medians of the engine's own timer (stats["elapsed_ns"]): sequential
-over parallel. Targets are reported, never asserted.
+over parallel — Block-STM, parallel with the block's access list, Block-STM with a
+dependencies hint. Targets are reported, never asserted. Results of runs before the
+listed modes existed have no such runs: their columns show "—".
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ DICT_CALL_TARGET = 2.0     # execute(dict) wall / engine time
 RESULT_TARGET_MS = 100.0   # receipts, post_state and tx_changes as Python objects
 WHOLE_CALL_WORKLOADS = ("transfers", "erc20", "amm")
 
+# Parallel modes given what a first run of the block produced (bench/worker.py):
+# mode, key of their summary (per workload and over the mainnet blocks), label.
+LISTED = (("parallel-bal", "with_bal", "with BAL"), ("parallel-hint", "with_hint", "with hint"))
+
 
 # ---------------------------------------------------------------------------
 # summary
@@ -35,9 +41,39 @@ def _ok_runs(entry: dict) -> list[dict]:
     return [r for r in entry.get("runs", []) if "error" not in r]
 
 
+def _by_threads(par: list[dict], seq: dict | None, stat: str) -> dict[str, dict[str, Any]]:
+    """A parallel mode's runs by thread count: times, speedups over `seq`, re-executions."""
+    by_threads = {}
+    for r in par:
+        row = {"ms": r["engine_ms"][stat], "wall_ms": r["wall_ms"][stat],
+               "cpu_ms": r["cpu_ms"][stat] if "cpu_ms" in r else None,
+               "reexecutions": statistics.median(r["reexecutions"]), "fallback": r.get("fallback")}
+        if r.get("access_list"):
+            row["access_list"] = r["access_list"][0]
+        if seq:
+            row["speedup"] = seq["engine_ms"][stat] / row["ms"] if row["ms"] > 0 else None
+            row["wall_speedup"] = seq["wall_ms"][stat] / row["wall_ms"] if row["wall_ms"] > 0 else None
+        by_threads[str(r["threads"])] = row
+    return by_threads
+
+
+def _listed_summary(par: list[dict], seq: dict | None, stat: str, cores: int) -> dict[str, Any]:
+    """A listed mode (LISTED): as the parallel keys of workload_summary, in one dict."""
+    by_threads = _by_threads(par, seq, stat)
+    best = min(par, key=lambda r: r["engine_ms"][stat])
+    out: dict[str, Any] = {"parallel": by_threads, "best_threads": best["threads"],
+                           "best_ms": best["engine_ms"][stat],
+                           "best_speedup": by_threads[str(best["threads"])].get("speedup")}
+    for key, t in (("at2", 2), ("at_cores", cores)):
+        if str(t) in by_threads:
+            out[key] = dict(by_threads[str(t)], threads=t)
+    return out
+
+
 def workload_summary(entry: dict, cores: int, stat: str = "median") -> dict[str, Any]:
     """Per workload: times (the `stat` of the samples: median, or min on a noisy machine),
-    speedups by thread count, the best thread count, Ggas/s, peak RSS."""
+    speedups by thread count, the best thread count, Ggas/s, peak RSS; the same for each
+    listed mode that ran, under its LISTED key."""
     runs = _ok_runs(entry)
     seq = next((r for r in runs if r["mode"] == "sequential"), None)
     par = sorted((r for r in runs if r["mode"] == "parallel"), key=lambda r: r["threads"])
@@ -48,16 +84,12 @@ def workload_summary(entry: dict, cores: int, stat: str = "median") -> dict[str,
         out["sequential_ms"] = seq["engine_ms"][stat]
         out["sequential_wall_ms"] = seq["wall_ms"][stat]
         out["sequential_ggas_s"] = gas / (seq["engine_ms"][stat] / 1e3) / 1e9 if gas else None
-    by_threads = {}
-    for r in par:
-        t = r["threads"]
-        row = {"ms": r["engine_ms"][stat], "wall_ms": r["wall_ms"][stat],
-               "reexecutions": statistics.median(r["reexecutions"]), "fallback": r.get("fallback")}
-        if seq:
-            row["speedup"] = seq["engine_ms"][stat] / row["ms"] if row["ms"] > 0 else None
-            row["wall_speedup"] = seq["wall_ms"][stat] / row["wall_ms"] if row["wall_ms"] > 0 else None
-        by_threads[str(t)] = row
+    by_threads = _by_threads(par, seq, stat)
     out["parallel"] = by_threads
+    for mode, key, _ in LISTED:
+        listed = sorted((r for r in runs if r["mode"] == mode), key=lambda r: r["threads"])
+        if listed:
+            out[key] = _listed_summary(listed, seq, stat, cores)
     if par:
         best = min(par, key=lambda r: r["engine_ms"][stat])
         out["best_threads"] = best["threads"]
@@ -91,13 +123,18 @@ def whole_call(run: dict, stat: str = "median") -> dict[str, float] | None:
     return out
 
 
-def whole_call_runs(w: dict, cores: int) -> list[tuple[str, dict]]:
+def whole_call_runs(w: dict, cores: int, listed: bool = False) -> list[tuple[str, dict]]:
     """(label, run) of a workload for the whole-call table: sequential and parallel at
-    every core on JSON bytes, and sequential on a dict."""
+    every core on JSON bytes, with `listed` the listed modes at every core too, and
+    sequential on a dict."""
     runs = _ok_runs(w)
     out = [("bytes, sequential", r) for r in runs if r["mode"] == "sequential"]
     out += [(f"bytes, parallel t={r['threads']}", r) for r in runs
             if r["mode"] == "parallel" and r["threads"] == cores]
+    if listed:
+        for mode, _, label in LISTED:
+            out += [(f"bytes, parallel {label} t={r['threads']}", r) for r in runs
+                    if r["mode"] == mode and r["threads"] == cores]
     if w.get("dict_run") and "error" not in w["dict_run"]:
         out.append(("dict, sequential", w["dict_run"]))
     return out
@@ -221,14 +258,21 @@ def summarise_doc(doc: dict) -> dict[str, Any]:
                if w["kind"] == "mainnet" and w.get("txs")]
     summary: dict[str, Any] = {"targets": targets(doc)}
     if mainnet:
-        per_threads = {}
-        for t in doc["options"]["threads"]:
-            values = [s["parallel"][str(t)]["speedup"] for s in mainnet
-                      if str(t) in s["parallel"] and s["parallel"][str(t)].get("speedup")]
-            if values:
-                per_threads[str(t)] = {"geomean": _geomean(values), "mean": statistics.mean(values),
-                                       "min": min(values), "max": max(values), "blocks": len(values)}
-        summary["mainnet_speedup"] = per_threads
+        def per_threads(of) -> dict[str, dict[str, Any]]:
+            out = {}
+            for t in doc["options"]["threads"]:
+                values = [s_["parallel"][str(t)]["speedup"] for s_ in map(of, mainnet)
+                          if str(t) in s_["parallel"] and s_["parallel"][str(t)].get("speedup")]
+                if values:
+                    out[str(t)] = {"geomean": _geomean(values), "mean": statistics.mean(values),
+                                   "min": min(values), "max": max(values), "blocks": len(values)}
+            return out
+
+        summary["mainnet_speedup"] = per_threads(lambda s: s)
+        for _, key, _ in LISTED:
+            got = per_threads(lambda s: s.get(key, {"parallel": {}}))
+            if got:
+                summary[f"mainnet_speedup_{key}"] = got
     return summary
 
 
@@ -267,6 +311,13 @@ def _mib(v: int | None) -> str:
     return "—" if not v else f"{v / 2**20:,.0f}"
 
 
+def _listed_cell(listed: dict | None) -> str:
+    """A listed mode's speedup, best / at 2 threads; "—" if the run did not measure it."""
+    if not listed:
+        return "—"
+    return f"{_x(listed.get('best_speedup'))} / {_x(listed.get('at2', {}).get('speedup'))}"
+
+
 def _main_row(first: str, w: dict) -> list[str]:
     s = w["summary"]
     at2 = s.get("at2", {})
@@ -275,6 +326,7 @@ def _main_row(first: str, w: dict) -> list[str]:
     row = [first, _num(w.get("txs")), _gas(w.get("gas_used")), _ms(s.get("sequential_ms")), best,
            _ms(at2.get("ms")), f"{_x(s.get('best_speedup'))} / {_x(at2.get('speedup'))}",
            f"{_num(best_reexec)} / {_num(at2.get('reexecutions'))}",
+           *(_listed_cell(s.get(key)) for _, key, _ in LISTED),
            f"{_rate(s.get('sequential_ggas_s'))} / {_rate(s.get('best_ggas_s'))}", _mib(s.get("peak_rss_bytes"))]
     if s.get("errors"):
         row[0] += " (errors: " + "; ".join(s["errors"])[:200].replace("|", "/") + ")"
@@ -284,7 +336,9 @@ def _main_row(first: str, w: dict) -> list[str]:
 
 
 MAIN_HEADER = ["Workload", "Txs", "Gas", "Sequential (ms)", "Parallel best (ms)", "Parallel 2 threads (ms)",
-               "Speedup best / 2 thr", "Re-executions best / 2 thr", "Ggas/s seq / best", "Peak RSS (MiB)"]
+               "Speedup best / 2 thr", "Re-executions best / 2 thr",
+               "Parallel with BAL: speedup best / 2 thr", "Parallel with hint: speedup best / 2 thr",
+               "Ggas/s seq / best", "Peak RSS (MiB)"]
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -314,6 +368,10 @@ def markdown(doc: dict) -> str:
         f"- Times: the {stat} of the samples of the engine's own timer (`stats[\"elapsed_ns\"]`: execution "
         "without JSON parsing or result conversion). Speedup = sequential / parallel. Re-executions: median "
         "per run. Peak RSS: the measuring process, worst of all modes.",
+        "- Parallel with BAL: `mode=\"parallel\"` given the block's access list (`access_list=`, RLP, built by "
+        "a sequential run of the block before the clock): no speculation, no parallel_threshold. Parallel with hint: Block-STM given "
+        "the `dependencies` of a parallel run at the same thread count and threshold (`hint=`), also built "
+        "before the clock. \"—\": not measured in this run.",
         "",
     ]
     generated = [w for w in doc["workloads"] if w["kind"] == "generated"]
@@ -336,9 +394,12 @@ def markdown(doc: dict) -> str:
         lines += _table(header, rows)
         ms = doc["summary"].get("mainnet_speedup", {})
         if ms:
+            listed = [doc["summary"].get(f"mainnet_speedup_{key}", {}) for _, key, _ in LISTED]
             lines += ["", "Speedup over the mainnet blocks with transactions, by thread count:", ""]
-            lines += _table(["Threads", "Geometric mean", "Mean", "Min", "Max", "Blocks"],
+            lines += _table(["Threads", "Geometric mean", "Mean", "Min", "Max", "Blocks"]
+                            + [f"Geometric mean {label}" for _, _, label in LISTED],
                             [[t, _x(v["geomean"]), _x(v["mean"]), _x(v["min"]), _x(v["max"]), str(v["blocks"])]
+                             + [_x(lm.get(t, {}).get("geomean")) for lm in listed]
                              for t, v in ms.items()])
         lines.append("")
     if generated:
@@ -348,15 +409,20 @@ def markdown(doc: dict) -> str:
                   f"execution, roots; the result's Python objects are built on access, timed apart below). Threads above {m['cores']} oversubscribe the cores.", ""]
         header = ["Workload"] + [f"t={t}" for t in threads] + ["e2e sequential (ms)", "e2e parallel best (ms)",
                                                                "e2e speedup best"]
+        # Rows of the listed modes too, when this run measured any.
+        modes = [("parallel", None)] + [(key, label) for _, key, label in LISTED
+                                        if any(key in w["summary"] for w in generated)]
         rows = []
         for w in generated:
             s = w["summary"]
-            par = s.get("parallel", {})
-            e2e = [(t, v["wall_ms"], v.get("wall_speedup")) for t, v in par.items()]
-            best = min(e2e, key=lambda e: e[1]) if e2e else None
-            rows.append([w["label"]] + [_x(par.get(str(t), {}).get("speedup")) for t in threads]
-                        + [_ms(s.get("sequential_wall_ms")),
-                           f"{_ms(best[1])} (t={best[0]})" if best else "—", _x(best[2] if best else None)])
+            for key, label in modes:
+                par = s.get("parallel", {}) if key == "parallel" else s.get(key, {}).get("parallel", {})
+                e2e = [(t, v["wall_ms"], v.get("wall_speedup")) for t, v in par.items()]
+                best = min(e2e, key=lambda e: e[1]) if e2e else None
+                rows.append([w["label"] + (f", {label}" if label else "")]
+                            + [_x(par.get(str(t), {}).get("speedup")) for t in threads]
+                            + [_ms(s.get("sequential_wall_ms")),
+                               f"{_ms(best[1])} (t={best[0]})" if best else "—", _x(best[2] if best else None)])
         lines += _table(header, rows)
         lines.append("")
     if generated and any(whole_call_runs(w, m["cores"]) and whole_call(whole_call_runs(w, m["cores"])[0][1])
@@ -371,7 +437,7 @@ def markdown(doc: dict) -> str:
                   f"Medians (ms) of the same samples as above.", ""]
         rows = []
         for w in generated:
-            for label, run in whole_call_runs(w, m["cores"]):
+            for label, run in whole_call_runs(w, m["cores"], listed=True):
                 c = whole_call(run, stat)
                 if c:
                     rows.append([w["label"], label] + [_ms(c[k]) for k in
@@ -423,19 +489,24 @@ def plots(doc: dict, stem: Path) -> list[Path]:
     generated = [w for w in doc["workloads"] if w["kind"] == "generated"]
     mainnet = [w for w in doc["workloads"] if w["kind"] == "mainnet" and w.get("txs")]
 
+    # Block-STM solid; the listed modes in the same colour, dashed and dash-dotted.
+    styles = {"parallel": ("-", ""), "with_bal": ("--", ", with BAL"), "with_hint": ("-.", ", with hint")}
     if generated or mainnet:
         fig, ax = plt.subplots(figsize=(7, 4.5))
-        for w in generated:
-            par = w["summary"].get("parallel", {})
-            pts = [(t, par[str(t)]["speedup"]) for t in threads if par.get(str(t), {}).get("speedup")]
+        for i, w in enumerate(generated):
+            s = w["summary"]
+            for key, (style, suffix) in styles.items():
+                par = s.get("parallel", {}) if key == "parallel" else s.get(key, {}).get("parallel", {})
+                pts = [(t, par[str(t)]["speedup"]) for t in threads if par.get(str(t), {}).get("speedup")]
+                if pts:
+                    ax.plot(*zip(*pts), marker="o", linestyle=style, color=f"C{i % 10}", label=w["label"] + suffix)
+        for key, (style, suffix) in styles.items():
+            ms = doc["summary"].get("mainnet_speedup" + ("" if key == "parallel" else f"_{key}"), {})
+            pts = [(int(t), v["geomean"]) for t, v in ms.items()]
             if pts:
-                ax.plot(*zip(*pts), marker="o", label=w["label"])
-        ms = doc["summary"].get("mainnet_speedup", {})
-        pts = [(int(t), v["geomean"]) for t, v in ms.items()]
-        if pts:
-            blocks = max(v["blocks"] for v in ms.values())
-            ax.plot(*zip(*sorted(pts)), marker="s", linestyle="--", color="black",
-                    label=f"mainnet, geometric mean ({blocks} blocks)")
+                blocks = max(v["blocks"] for v in ms.values())
+                ax.plot(*zip(*sorted(pts)), marker="s", linestyle=style, color="black",
+                        label=f"mainnet{suffix}, geometric mean ({blocks} blocks)")
         ideal = [t for t in threads if t <= cores]
         ax.plot(ideal, ideal, linestyle=":", color="grey", label="linear")
         ax.axhline(1.0, color="grey", linewidth=0.8)
@@ -444,7 +515,11 @@ def plots(doc: dict, stem: Path) -> list[Path]:
         ax.set_xlabel("threads")
         ax.set_ylabel("speedup over sequential")
         ax.set_title("Speedup by thread count")
-        ax.legend(fontsize=8)
+        if len(ax.get_lines()) > 12:  # the listed modes' lines too: the legend beside the axes
+            fig.set_size_inches(10, 4.5)
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        else:
+            ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
         fig.tight_layout()
         path = stem.with_name(stem.name + "-threads.png")
@@ -455,10 +530,16 @@ def plots(doc: dict, stem: Path) -> list[Path]:
     if mainnet:
         fig, ax = plt.subplots(figsize=(max(7, 0.28 * len(mainnet) + 2), 4.5))
         xs = range(len(mainnet))
-        at_cores = [w["summary"].get("at_cores", {}).get("speedup") or float("nan") for w in mainnet]
-        best = [w["summary"].get("best_speedup") or float("nan") for w in mainnet]
-        ax.bar([x - 0.2 for x in xs], at_cores, width=0.4, label=f"{cores} threads")
-        ax.bar([x + 0.2 for x in xs], best, width=0.4, label="best thread count")
+        bars = [(f"{cores} threads", [w["summary"].get("at_cores", {}).get("speedup") for w in mainnet])]
+        for _, key, label in LISTED:
+            values = [w["summary"].get(key, {}).get("at_cores", {}).get("speedup") for w in mainnet]
+            if any(values):
+                bars.append((f"{cores} threads, {label}", values))
+        bars.append(("best thread count", [w["summary"].get("best_speedup") for w in mainnet]))
+        width = 0.8 / len(bars)
+        for i, (label, values) in enumerate(bars):
+            ax.bar([x - 0.4 + width * (i + 0.5) for x in xs], [v or float("nan") for v in values],
+                   width=width, label=label)
         ax.axhline(MAINNET_FLOOR, color="red", linewidth=0.8, label=f"{MAINNET_FLOOR}x floor")
         ax.axhline(MAINNET_MEAN_TARGET, color="green", linewidth=0.8, linestyle="--",
                    label=f"{MAINNET_MEAN_TARGET}x mean target")

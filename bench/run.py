@@ -1,10 +1,14 @@
 """Benchmark harness: every workload sequentially and in parallel at 1, 2, ..., cores and
-2 x cores threads; results as JSON, a Markdown table and PNG plots (docs/benchmarks.md).
+2 x cores threads — Block-STM, parallel with the block's access list (EIP-7928), and
+Block-STM with a previous run's dependencies as a hint; results as JSON, a Markdown table
+and PNG plots (docs/benchmarks.md).
 
     python -m bench.run                    # 1-gigagas blocks + the mainnet blocks, 10 samples
     python -m bench.run --quick            # small blocks, 3 samples: a smoke test
     python -m bench.run --gas 1e8 --workloads transfers,amm --samples 5
     python -m bench.run --rust             # also the Rust benchmark (sequential vs bare revm)
+    python -m bench.run --no-listed        # without the BAL and hint columns
+    python -m bench.run --modes parallel-bal --threads 2
 
 Each (workload, mode, threads) runs in its own subprocess (bench/worker.py): warm-up
 runs, then the samples; the engine's own timer (stats["elapsed_ns"]) and the end-to-end
@@ -35,6 +39,12 @@ SCHEMA = 1
 
 QUICK_TXS_GAS = 2_000_000  # ~95 transfers, ~20 swaps: enough to spawn real conflicts
 QUICK_MAINNET_BLOCKS = 2
+
+# Measured modes, in table order (bench/worker.py). Each but sequential runs at every
+# thread count. "Listed": given what a first run of the block produced — its access list
+# (parallel-bal) or its dependencies (parallel-hint).
+MODES = ("sequential", "parallel", "parallel-bal", "parallel-hint")
+LISTED_MODES = ("parallel-bal", "parallel-hint")
 
 
 def cores() -> int:
@@ -122,14 +132,25 @@ def run_worker(path: Path, mode: str, threads: int | None, warmup: int, samples:
     return record
 
 
+def _listed_note(run: dict[str, Any]) -> str:
+    """What a listed mode was given, for the progress line."""
+    listed = run.get("listed") or {}
+    if listed.get("kind") == "access_list":
+        return f"   list {listed['bytes']:,} B, {(run.get('access_list') or ['?'])[0]}"
+    if listed.get("kind") == "dependencies":
+        return f"   hint {listed['edges']:,} deps ({listed['build_reexecutions']} re-exec to build)"
+    return ""
+
+
 def measure_workload(prep: wl.Prepared, configs: list[tuple[str, int | None]], args) -> dict[str, Any]:
     entry = prep.describe()
     entry["runs"] = []
     for mode, threads in configs:
-        label = f"{prep.name} {mode}" + (f" t={threads}" if mode == "parallel" else "")
+        label = f"{prep.name} {mode}" + (f" t={threads}" if threads is not None else "")
         print(f"  {label:<40}", end="", flush=True)
-        run = run_worker(prep.path, mode, threads, args.warmup, args.samples, args.parallel_threshold,
-                         args.timeout)
+        # The access-list path ignores parallel_threshold: passed as None (the engine default).
+        threshold = None if mode == "parallel-bal" else args.parallel_threshold
+        run = run_worker(prep.path, mode, threads, args.warmup, args.samples, threshold, args.timeout)
         run["mode"], run["threads"] = mode, threads
         entry["runs"].append(run)
         if "error" in run:
@@ -137,7 +158,8 @@ def measure_workload(prep: wl.Prepared, configs: list[tuple[str, int | None]], a
         else:
             print(f"engine {run['engine_ms']['median']:10.2f} ms   wall {run['wall_ms']['median']:10.2f} ms   "
                   f"re-exec {statistics.median(run['reexecutions']):>7.0f}   "
-                  f"rss {run['peak_rss_bytes'] / 2**20:7.0f} MiB   load {run['loadavg_before'][0]:.2f}")
+                  f"rss {run['peak_rss_bytes'] / 2**20:7.0f} MiB   load {run['loadavg_before'][0]:.2f}"
+                  + _listed_note(run))
     if prep.kind == "generated" and not args.no_dict:
         # The same block handed over as a dict (sequential): the Python caller's path.
         print(f"  {prep.name + ' sequential (dict in)':<40}", end="", flush=True)
@@ -171,6 +193,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         f"(default {','.join(wl.DEFAULT_NAMES)})")
     p.add_argument("--mainnet-blocks", default=None, help="folder of mainnet blocks (default: as conformance finds it)")
     p.add_argument("--mainnet-limit", type=int, default=None, help="only the N smallest mainnet blocks")
+    p.add_argument("--modes", default=",".join(MODES),
+                   help=f"comma-separated modes to measure, of {', '.join(MODES)} (default all; "
+                        "sequential, the baseline of every speedup, always runs)")
+    p.add_argument("--no-listed", action="store_true",
+                   help=f"leave out {' and '.join(LISTED_MODES)} (parallel with the block access list, "
+                        "with a dependencies hint)")
     p.add_argument("--parallel-threshold", default="0",
                    help="parallel_threshold passed to the engine: an int, or 'default' (default 0: always Block-STM)")
     p.add_argument("--statistic", choices=("median", "min"), default="median",
@@ -201,6 +229,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         p.error(f"unknown workloads {unknown}; known: {', '.join(wl.BY_NAME)}, mainnet")
     args.names = names
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        p.error(f"unknown modes {unknown}; known: {', '.join(MODES)}")
+    if args.no_listed:
+        modes = [m for m in modes if m not in LISTED_MODES]
+    args.modes = [m for m in MODES if m in modes or m == "sequential"]
     return args
 
 
@@ -225,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     stem = results_stem(out_dir, args.name)
 
     configs: list[tuple[str, int | None]] = [("sequential", None)]
-    configs += [("parallel", t) for t in args.thread_counts]
+    configs += [(mode, t) for mode in args.modes if mode != "sequential" for t in args.thread_counts]
 
     doc: dict[str, Any] = {
         "schema": SCHEMA,
@@ -235,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         "options": {
             "quick": args.quick, "gas": args.gas, "samples": args.samples, "warmup": args.warmup,
             "threads": args.thread_counts, "parallel_threshold": args.parallel_threshold,
+            "modes": args.modes,
             "statistic": args.statistic,
             "seed": args.seed, "workloads": args.names, "mainnet_limit": args.mainnet_limit,
             "command": " ".join([Path(sys.executable).name, "-m", "bench.run", *(argv if argv is not None else sys.argv[1:])]),
@@ -243,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         "workloads": [],
     }
     print(f"bench: {doc['machine'].get('cpu_model', '?')}, {cores()} cores, load {os.getloadavg()[0]:.2f}; "
-          f"{args.samples} samples, warm-up {args.warmup}, threads {args.thread_counts}")
+          f"{args.samples} samples, warm-up {args.warmup}, threads {args.thread_counts}, "
+          f"modes {', '.join(args.modes)}")
 
     started = time.monotonic()
     for name in args.names:

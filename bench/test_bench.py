@@ -1,5 +1,6 @@
 """Smoke tests of the benchmark harness: a --quick run produces the JSON, the table and
-the plots; the target verdicts follow the numbers. Well under a minute."""
+the plots; the listed modes (parallel with the block's access list, with a dependencies
+hint) produce their columns and the same roots; the target verdicts follow the numbers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import report
+from bench import report, run as bench_run
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +30,9 @@ def test_quick_run_writes_json_table_and_plots(tmp_path):
     assert len(doc["loadavg_start"]) == 3 and doc["machine"]["cores"] >= 1
     names = [w["name"] for w in doc["workloads"]]
     assert names[:5] == ["transfers", "erc20", "amm", "beneficiary", "mixed"]
-    configs = [("sequential", None)] + [("parallel", t) for t in doc["options"]["threads"]]
+    threads = doc["options"]["threads"]
+    assert doc["options"]["modes"] == list(bench_run.MODES)
+    configs = [("sequential", None)] + [(mode, t) for mode in bench_run.MODES[1:] for t in threads]
     for w in doc["workloads"]:
         assert [(r["mode"], r["threads"]) for r in w["runs"]] == configs, w["name"]
         for run in w["runs"]:
@@ -40,12 +43,29 @@ def test_quick_run_writes_json_table_and_plots(tmp_path):
             assert run["peak_rss_bytes"] >= run["baseline_rss_bytes"] > 0
         assert w["results_agree"], w["name"]
         assert w["summary"]["sequential_ms"] > 0
+        seq = w["runs"][0]
+        for run in w["runs"][1:]:
+            assert (run["state_root"], run["receipts_root"]) == (seq["state_root"], seq["receipts_root"])
+        for run in w["runs"]:
+            if run["mode"] == "parallel-bal":
+                assert run["access_list"] == ["validated"] * 3, (w["name"], run["threads"])
+                assert run["reexecutions"] == [0, 0, 0], (w["name"], run["threads"])
+                assert run["listed"]["kind"] == "access_list" and run["listed"]["bytes"] > 0
+            elif run["mode"] == "parallel-hint":
+                assert run["listed"]["kind"] == "dependencies"
+                assert run["listed"]["built_by"] == f"parallel t={run['threads']}"
+        for key in ("with_bal", "with_hint"):
+            assert set(w["summary"][key]["parallel"]) == {str(t) for t in threads}, (w["name"], key)
+            assert w["summary"][key]["best_speedup"] > 0
     # Every target gets a verdict, measured or not.
     verdicts = {t["target"]: t["status"] for t in doc["summary"]["targets"]}
     assert len(verdicts) == 8 and set(verdicts.values()) <= {"met", "missed", "not measured"}
 
     table = (tmp_path / "smoke.md").read_text()
     assert "| Workload | Txs | Gas | Sequential (ms)" in table
+    assert "Parallel with BAL: speedup best / 2 thr | Parallel with hint: speedup best / 2 thr" in table
+    assert "raw transfers, with BAL |" in table and "raw transfers, with hint |" in table
+    assert f"bytes, parallel with BAL t={doc['machine']['cores']}" in table
     assert "## Whole call, by phase" in table and "dict, sequential" in table
     for w in doc["workloads"]:
         if w["kind"] == "generated":
@@ -56,7 +76,28 @@ def test_quick_run_writes_json_table_and_plots(tmp_path):
     assert (tmp_path / "smoke-threads.png").stat().st_size > 1000
     if any(w["kind"] == "mainnet" for w in doc["workloads"]):
         assert "## Mainnet blocks" in table
+        assert "| Geometric mean with BAL | Geometric mean with hint |" in table
+        assert doc["summary"]["mainnet_speedup_with_bal"] and doc["summary"]["mainnet_speedup_with_hint"]
         assert (tmp_path / "smoke-mainnet.png").stat().st_size > 1000
+
+
+@pytest.mark.timeout(120)
+def test_modes_filter_leaves_the_listed_columns_out(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--workloads", "transfers", "--threads", "2",
+         "--samples", "1", "--no-listed", "--no-dict", "--no-plots", "--out", str(tmp_path), "--name", "plain"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=110,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    doc = json.loads((tmp_path / "plain.json").read_text())
+    assert doc["options"]["modes"] == ["sequential", "parallel"]
+    assert [(r["mode"], r["threads"]) for r in doc["workloads"][0]["runs"]] == [("sequential", None), ("parallel", 2)]
+    # Not measured: "—", as for results written before the listed modes existed.
+    row = next(line for line in (tmp_path / "plain.md").read_text().splitlines() if line.startswith("| raw transfers |"))
+    assert row.split(" | ")[8:10] == ["—", "—"]
+    assert bench_run.parse_args(["--modes", "parallel-bal"]).modes == ["sequential", "parallel-bal"]
+    with pytest.raises(SystemExit):
+        bench_run.parse_args(["--modes", "bal"])
 
 
 def _run(mode: str, threads: int | None, ms: float, rss: int = 100 * 2**20) -> dict:
@@ -102,6 +143,37 @@ def test_target_verdicts_follow_the_numbers():
     summary = doc["workloads"][0]["summary"]
     assert summary["best_threads"] == 4 and summary["at2"]["speedup"] == pytest.approx(1.9)
     assert "**missed**" in report.markdown(doc)
+
+
+def test_listed_modes_in_the_summary_and_the_tables():
+    def block(number, par, bal, hint):
+        runs = [_run("sequential", None, 10.0)]
+        runs += [_run("parallel", t, 10.0 / x) for t, x in zip((1, 2, 4), par)]
+        runs += [_run("parallel-bal", t, 10.0 / x) for t, x in zip((1, 2, 4), bal)]
+        runs += [_run("parallel-hint", t, 10.0 / x) for t, x in zip((1, 2, 4), hint)]
+        return {"name": f"mainnet-{number}", "label": str(number), "kind": "mainnet", "block_number": number,
+                "txs": 100, "gas_used": 10**7, "fork": "Cancun", "runs": runs}
+
+    doc = _doc([block(1, (0.5, 1.0, 1.0), (1.0, 2.0, 1.5), (0.5, 1.25, 1.0)),
+                block(2, (0.5, 1.0, 1.0), (1.0, 8.0, 1.5), (0.5, 0.8, 1.0))])
+    summary = report.summarise_doc(doc)
+    bal = doc["workloads"][0]["summary"]["with_bal"]
+    assert bal["best_threads"] == 2 and bal["best_speedup"] == pytest.approx(2.0)
+    assert bal["at2"]["speedup"] == pytest.approx(2.0) and bal["at_cores"]["threads"] == 2
+    assert summary["mainnet_speedup_with_bal"]["2"]["geomean"] == pytest.approx(4.0)
+    assert summary["mainnet_speedup_with_hint"]["2"]["geomean"] == pytest.approx(1.0)
+    # The targets stay Block-STM's own.
+    assert summary["mainnet_speedup"]["2"]["geomean"] == pytest.approx(1.0)
+    table = report.markdown(doc)
+    assert "| 1 | Cancun | 100 |" in table and "| 2.00x / 2.00x | 1.25x / 1.25x |" in table
+    assert "| 2 | 1.00x | 1.00x | 1.00x | 1.00x | 2 | 4.00x | 1.00x |" in table
+
+    # A document of a run before the listed modes: no such keys, "—" in their columns.
+    doc = _doc([block(1, (0.5, 1.0, 1.0), (), ())])
+    summary = report.summarise_doc(doc)
+    assert "with_bal" not in doc["workloads"][0]["summary"] and "mainnet_speedup_with_bal" not in summary
+    table = report.markdown(doc)
+    assert "| 0 / 0 | — | — |" in table and "| 2 | 1.00x | 1.00x | 1.00x | 1.00x | 1 | — | — |" in table
 
 
 def test_whole_call_verdicts_follow_the_phases():

@@ -20,23 +20,27 @@ struct Key {
 
 const UNINDEXED: u64 = u64::MAX;
 
-fn items(list: &[AccountChanges]) -> Vec<(Key, Option<Write>)> {
+/// The list's items, sorted; with `indices`, only the indexed ones in that range.
+fn items(list: &[AccountChanges], indices: Option<&RangeInclusive<u64>>) -> Vec<(Key, Option<Write>)> {
+    let wanted = |index: u64| indices.is_none_or(|range| range.contains(&index));
     let mut out = Vec::new();
     for a in list {
         let key = |index: u64, rank: u8, slot: U256| Key { index, address: a.address, rank, slot };
-        out.push((key(UNINDEXED, 0, U256::ZERO), None));
-        out.extend(a.storage_reads.iter().map(|slot| (key(UNINDEXED, 1, *slot), None)));
-        for c in &a.balance_changes {
+        if indices.is_none() {
+            out.push((key(UNINDEXED, 0, U256::ZERO), None));
+            out.extend(a.storage_reads.iter().map(|slot| (key(UNINDEXED, 1, *slot), None)));
+        }
+        for c in a.balance_changes.iter().filter(|c| wanted(c.block_access_index.get())) {
             out.push((key(c.block_access_index.get(), 0, U256::ZERO), Some(Write::Balance(c.post_balance))));
         }
-        for c in &a.nonce_changes {
+        for c in a.nonce_changes.iter().filter(|c| wanted(c.block_access_index.get())) {
             out.push((key(c.block_access_index.get(), 1, U256::ZERO), Some(Write::Nonce(c.new_nonce))));
         }
-        for c in &a.code_changes {
+        for c in a.code_changes.iter().filter(|c| wanted(c.block_access_index.get())) {
             out.push((key(c.block_access_index.get(), 2, U256::ZERO), Some(Write::Code(c.new_code.clone()))));
         }
         for s in &a.storage_changes {
-            for c in &s.changes {
+            for c in s.changes.iter().filter(|c| wanted(c.block_access_index.get())) {
                 out.push((key(c.block_access_index.get(), 3, s.slot), Some(Write::Storage(s.slot, c.new_value))));
             }
         }
@@ -67,12 +71,11 @@ pub fn first_mismatch(
     executed: &[AccountChanges],
     indices: Option<RangeInclusive<u64>>,
 ) -> Option<Mismatch> {
-    let keep = |(key, _): &(Key, Option<Write>)| match &indices {
-        None => true,
-        Some(range) => key.index != UNINDEXED && range.contains(&key.index),
-    };
-    let listed: Vec<_> = items(listed).into_iter().filter(keep).collect();
-    let executed: Vec<_> = items(executed).into_iter().filter(keep).collect();
+    if indices.is_none() && listed == executed {
+        return None; // the common case, without building the items
+    }
+    let listed = items(listed, indices.as_ref());
+    let executed = items(executed, indices.as_ref());
     let (mut l, mut e) = (listed.iter().peekable(), executed.iter().peekable());
     loop {
         let key = match (l.peek(), e.peek()) {

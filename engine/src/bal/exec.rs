@@ -241,6 +241,7 @@ pub fn execute_parallel_listed(
     }
     let execute_ns = started.elapsed().as_nanos() as u64;
     let mut state = base;
+    let committed = c.next;
     let with_roots = !block.fork.has_receipt_status();
     for (i, changes) in c.changes.iter().enumerate() {
         state.apply(changes);
@@ -248,7 +249,6 @@ pub fn execute_parallel_listed(
             c.receipts[i].post_state_root = Some(state.state_root());
         }
     }
-    let committed = c.next;
     let mut executions = executions.into_inner() as u64;
     let (receipts, changes, access, state, fallback) = if committed < n {
         // The view stopped being exact: the rest in order on the exact state.

@@ -9,8 +9,8 @@
 //! run with a `Mismatch`. A list given only as a hint (`Trust::Hint`) is never a
 //! verdict: a wrong one costs re-executions, not correctness.
 //!
-//! The types, encoding and hash are alloy's (`alloy_eips::eip7928`); the indexed view
-//! of a list is revm's (`revm::state::bal`).
+//! The types, encoding, hash and canonical-form validation are alloy's
+//! (`alloy_eips::eip7928`); a canonical list is read in place (`view`).
 
 pub mod build;
 pub mod check;

@@ -1,84 +1,142 @@
 //! A block access list as a view of the state: transaction i (index i + 1) reads the
 //! pre-state (after the effects before the transactions) overlaid with the list's
-//! writes of lower indices. The index is revm's (`revm::state::bal`): per location, the
-//! writes sorted by index, looked up by binary search.
+//! writes of lower indices. A canonical list is its own index: accounts, slots and
+//! change lists are sorted, so every lookup is a binary search and nothing is built.
 
-use alloy_eips::eip7928::AccountChanges;
+use alloy_eips::eip7928::{AccountChanges, SlotChanges};
+use std::borrow::Cow;
 use alloy_primitives::{map::HashMap, Address, B256, U256};
 use revm::database_interface::{Database, DatabaseRef};
-use revm::state::bal::{AccountBal, BalWrites, BlockAccessIndex};
+use revm::state::bal::BlockAccessIndex;
 use revm::state::{AccountInfo, Bytecode};
 use std::convert::Infallible;
 
 use super::Write;
 use crate::state::{bytecode_of, WorldState};
 
-/// A list indexed for reading at any position, normalised (every change list sorted by
-/// index, one write per index: a hint need not be canonical).
-pub struct BalView {
-    accounts: HashMap<Address, AccountBal>,
-    /// Code written by the list, by hash.
+/// A list ready for reading at any position: the list itself when it is canonical
+/// (accounts, slots and change lists sorted: lookups are binary searches, nothing is
+/// built), else a normalised copy (a hint need not be canonical: sorted, one account per
+/// address and one write per index, the first account and the last write kept).
+pub struct BalView<'l> {
+    list: Cow<'l, [AccountChanges]>,
+    /// Each account's position in `list`: a binary search over a big block's accounts
+    /// misses the cache at every step.
+    positions: HashMap<Address, u32>,
+    /// Code the list writes, analysed, by (account, index).
+    code_at: HashMap<(Address, BlockAccessIndex), (B256, Bytecode)>,
+    /// The same code by hash (what revm asks `code_by_hash` for).
     codes: HashMap<B256, Bytecode>,
     /// How many writes the list has at each index (0..=n+1).
     writes_at: Vec<u32>,
 }
 
-fn writes<T: PartialEq + Clone>(changes: impl Iterator<Item = (BlockAccessIndex, T)>, counts: &mut [u32]) -> BalWrites<T> {
-    let mut all: Vec<(BlockAccessIndex, T)> = changes.collect();
-    // Stable: of two writes at one index, the later one in the list wins.
-    all.sort_by_key(|(index, _)| *index);
-    let mut out: Vec<(BlockAccessIndex, T)> = Vec::with_capacity(all.len());
-    for (index, value) in all {
-        match out.last_mut() {
-            Some(last) if last.0 == index => last.1 = value,
-            _ => out.push((index, value)),
+fn normalised(list: &[AccountChanges]) -> Vec<AccountChanges> {
+    fn by_index<T: Clone>(changes: &[T], index: impl Fn(&T) -> BlockAccessIndex) -> Vec<T> {
+        let mut all = changes.to_vec();
+        all.sort_by_key(&index); // stable: of two writes at one index, the later one wins
+        let mut out: Vec<T> = Vec::with_capacity(all.len());
+        for c in all {
+            match out.last_mut() {
+                Some(last) if index(last) == index(&c) => *last = c,
+                _ => out.push(c),
+            }
         }
+        out
     }
-    for (index, _) in &out {
-        if let Some(count) = usize::try_from(index.get()).ok().and_then(|i| counts.get_mut(i)) {
-            *count += 1;
+    let mut out: Vec<AccountChanges> = Vec::with_capacity(list.len());
+    let mut sorted: Vec<&AccountChanges> = list.iter().collect();
+    sorted.sort_by_key(|a| a.address);
+    for a in sorted {
+        if out.last().is_some_and(|last| last.address == a.address) {
+            continue;
         }
+        let mut slots: Vec<SlotChanges> = a
+            .storage_changes
+            .iter()
+            .map(|s| SlotChanges::new(s.slot, by_index(&s.changes, |c| c.block_access_index)))
+            .collect();
+        slots.sort_by_key(|s| s.slot);
+        slots.dedup_by_key(|s| s.slot);
+        out.push(AccountChanges {
+            address: a.address,
+            storage_changes: slots,
+            storage_reads: a.storage_reads.clone(),
+            balance_changes: by_index(&a.balance_changes, |c| c.block_access_index),
+            nonce_changes: by_index(&a.nonce_changes, |c| c.block_access_index),
+            code_changes: by_index(&a.code_changes, |c| c.block_access_index),
+        });
     }
-    BalWrites { writes: out }
+    out
 }
 
-impl BalView {
+/// The last change below `at` in a list sorted by index. Indices are distinct, so the
+/// change at position p has an index of at least p: only the first `at` can be below
+/// it, and in a dense list (the coinbase's balance, written by every transaction) the
+/// answer is one of the last two of those.
+fn below<T>(changes: &[T], at: BlockAccessIndex, index: impl Fn(&T) -> BlockAccessIndex) -> Option<&T> {
+    let head = &changes[..changes.len().min(usize::try_from(at.get()).unwrap_or(usize::MAX))];
+    let n = head.len();
+    for p in (n.saturating_sub(2)..n).rev() {
+        if index(&head[p]) < at {
+            if head.get(p + 1).is_none_or(|next| index(next) >= at) {
+                return Some(&head[p]);
+            }
+            break;
+        }
+    }
+    let p = head.partition_point(|c| index(c) < at);
+    p.checked_sub(1).map(|i| &head[i])
+}
+
+/// The change at exactly `at`.
+fn exact<T>(changes: &[T], at: BlockAccessIndex, index: impl Fn(&T) -> BlockAccessIndex) -> Option<&T> {
+    changes.binary_search_by_key(&at, index).ok().map(|i| &changes[i])
+}
+
+impl<'l> BalView<'l> {
     /// `transactions`: the block's count (indices above n + 1 are kept but never read).
-    pub fn new(list: &[AccountChanges], transactions: usize) -> BalView {
-        let mut counts = vec![0u32; transactions + 2];
-        let mut accounts: HashMap<Address, AccountBal> = HashMap::default();
-        let mut codes = HashMap::default();
-        for a in list {
-            let account = accounts.entry(a.address).or_default();
-            let balance = writes(a.balance_changes.iter().map(|c| (c.block_access_index, c.post_balance)), &mut counts);
-            let nonce = writes(a.nonce_changes.iter().map(|c| (c.block_access_index, c.new_nonce)), &mut counts);
-            let code = writes(
-                a.code_changes.iter().map(|c| {
-                    let code = bytecode_of(&c.new_code);
-                    let hash = if c.new_code.is_empty() { revm::primitives::KECCAK_EMPTY } else { alloy_primitives::keccak256(&c.new_code) };
-                    if !c.new_code.is_empty() {
-                        codes.insert(hash, code.clone());
-                    }
-                    (c.block_access_index, (hash, code))
-                }),
-                &mut counts,
-            );
-            // A repeated account (a hint) keeps its first entry's fields.
-            if account.account_info.balance.is_empty() {
-                account.account_info.balance = balance;
+    pub fn new(list: &'l [AccountChanges], transactions: usize) -> BalView<'l> {
+        let list = match super::check::check_structure(list, transactions) {
+            Ok(()) => Cow::Borrowed(list),
+            Err(_) => Cow::Owned(normalised(list)),
+        };
+        let mut writes_at = vec![0u32; transactions + 2];
+        let mut count = |index: BlockAccessIndex| {
+            if let Some(c) = usize::try_from(index.get()).ok().and_then(|i| writes_at.get_mut(i)) {
+                *c += 1;
             }
-            if account.account_info.nonce.is_empty() {
-                account.account_info.nonce = nonce;
-            }
-            if account.account_info.code.is_empty() {
-                account.account_info.code = code;
-            }
-            for slot in &a.storage_changes {
-                let slot_writes = writes(slot.changes.iter().map(|c| (c.block_access_index, c.new_value)), &mut counts);
-                account.storage.storage.entry(slot.slot).or_insert(slot_writes);
+        };
+        let (mut code_at, mut codes) = (HashMap::default(), HashMap::default());
+        let mut positions = HashMap::with_capacity_and_hasher(list.len(), Default::default());
+        for (i, a) in list.iter().enumerate() {
+            positions.insert(a.address, i as u32);
+            a.balance_changes.iter().for_each(|c| count(c.block_access_index));
+            a.nonce_changes.iter().for_each(|c| count(c.block_access_index));
+            a.storage_changes.iter().flat_map(|s| &s.changes).for_each(|c| count(c.block_access_index));
+            for c in &a.code_changes {
+                count(c.block_access_index);
+                let (hash, code) = if c.new_code.is_empty() {
+                    (revm::primitives::KECCAK_EMPTY, Bytecode::default())
+                } else {
+                    (alloy_primitives::keccak256(&c.new_code), bytecode_of(&c.new_code))
+                };
+                if !c.new_code.is_empty() {
+                    codes.insert(hash, code.clone());
+                }
+                code_at.insert((a.address, c.block_access_index), (hash, code));
             }
         }
-        BalView { accounts, codes, writes_at: counts }
+        BalView { list, positions, code_at, codes, writes_at }
+    }
+
+    fn account(&self, address: &Address) -> Option<&AccountChanges> {
+        self.positions.get(address).map(|&i| &self.list[i as usize])
+    }
+
+    fn slot(&self, address: &Address, slot: &U256) -> Option<&SlotChanges> {
+        let a = self.account(address)?;
+        a.storage_changes.binary_search_by_key(slot, |s| s.slot).ok().map(|i| &a.storage_changes[i])
     }
 
     /// Whether `executed` — the writes of the transaction or effects at `index` — are
@@ -90,49 +148,38 @@ impl BalView {
         }
         let at = BlockAccessIndex::new(index);
         executed.iter().all(|(address, write)| {
-            let Some(account) = self.accounts.get(address) else { return false };
-            let info = &account.account_info;
+            let Some(a) = self.account(address) else { return false };
             match write {
-                Write::Balance(v) => exact(&info.balance.writes, at).is_some_and(|i| info.balance.writes[i].1 == *v),
-                Write::Nonce(v) => exact(&info.nonce.writes, at).is_some_and(|i| info.nonce.writes[i].1 == *v),
-                Write::Code(bytes) => {
-                    exact(&info.code.writes, at).is_some_and(|i| info.code.writes[i].1 .1.original_bytes() == *bytes)
-                }
-                Write::Storage(slot, v) => account
-                    .storage
-                    .storage
-                    .get(slot)
-                    .and_then(|w| exact(&w.writes, at).map(|i| w.writes[i].1 == *v))
-                    .unwrap_or(false),
+                Write::Balance(v) => exact(&a.balance_changes, at, |c| c.block_access_index).is_some_and(|c| c.post_balance == *v),
+                Write::Nonce(v) => exact(&a.nonce_changes, at, |c| c.block_access_index).is_some_and(|c| c.new_nonce == *v),
+                Write::Code(bytes) => exact(&a.code_changes, at, |c| c.block_access_index).is_some_and(|c| c.new_code == *bytes),
+                Write::Storage(slot, v) => self
+                    .slot(address, slot)
+                    .and_then(|s| exact(&s.changes, at, |c| c.block_access_index))
+                    .is_some_and(|c| c.new_value == *v),
             }
         })
     }
-}
-
-/// The position of the write at exactly `at`.
-fn exact<T>(writes: &[(BlockAccessIndex, T)], at: BlockAccessIndex) -> Option<usize> {
-    writes.binary_search_by_key(&at, |(i, _)| *i).ok()
 }
 
 /// revm's database for one transaction: `base` overlaid with `view`'s writes below
 /// `index`. Records what it answers (`reads`).
 pub struct BalDb<'a> {
     pub base: &'a WorldState,
-    pub view: &'a BalView,
+    pub view: &'a BalView<'a>,
     pub index: BlockAccessIndex,
 }
 
 impl<'a> BalDb<'a> {
-    pub fn new(base: &'a WorldState, view: &'a BalView) -> Self {
+    pub fn new(base: &'a WorldState, view: &'a BalView<'a>) -> Self {
         BalDb { base, view, index: BlockAccessIndex::new(1) }
     }
 
     fn storage_value(&self, address: Address, slot: U256) -> U256 {
         self.view
-            .accounts
-            .get(&address)
-            .and_then(|a| a.storage.storage.get(&slot))
-            .and_then(|w| w.get(self.index))
+            .slot(&address, &slot)
+            .and_then(|s| below(&s.changes, self.index, |c| c.block_access_index))
+            .map(|c| c.new_value)
             .unwrap_or_else(|| self.base.storage_ref(address, slot).unwrap_or_default())
     }
 }
@@ -142,12 +189,25 @@ impl Database for BalDb<'_> {
 
     fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, Infallible> {
         let mut info = self.base.basic_ref(address)?;
-        if let Some(account) = self.view.accounts.get(&address) {
-            let existed = info.is_some();
-            let mut overlaid = info.take().unwrap_or_default();
+        if let Some(a) = self.view.account(&address) {
+            let at = self.index;
+            let balance = below(&a.balance_changes, at, |c| c.block_access_index).map(|c| c.post_balance);
+            let nonce = below(&a.nonce_changes, at, |c| c.block_access_index).map(|c| c.new_nonce);
+            let code = below(&a.code_changes, at, |c| c.block_access_index)
+                .and_then(|c| self.view.code_at.get(&(address, c.block_access_index)));
             // An account the list writes exists from its first write on.
-            if account.populate_account_info(self.index, &mut overlaid) || existed {
-                info = Some(overlaid);
+            if balance.is_some() || nonce.is_some() || code.is_some() {
+                let overlaid = info.get_or_insert_with(AccountInfo::default);
+                if let Some(balance) = balance {
+                    overlaid.balance = balance;
+                }
+                if let Some(nonce) = nonce {
+                    overlaid.nonce = nonce;
+                }
+                if let Some((hash, code)) = code {
+                    overlaid.code_hash = *hash;
+                    overlaid.code = Some(code.clone());
+                }
             }
         }
         Ok(info)
@@ -197,7 +257,8 @@ mod tests {
             BalanceChange::new(BlockAccessIndex::new(3), U256::from(30)),
         ];
         a.nonce_changes = vec![NonceChange::new(BlockAccessIndex::new(3), 1)];
-        let view = BalView::new(&[a], 4);
+        let list = [a];
+        let view = BalView::new(&list, 4);
         let base = WorldState::default();
         let mut db = BalDb::new(&base, &view);
         db.index = BlockAccessIndex::new(1);
@@ -213,7 +274,8 @@ mod tests {
         let mut a = AccountChanges::new(A);
         a.balance_changes = vec![BalanceChange::new(BlockAccessIndex::new(1), U256::from(10))];
         a.nonce_changes = vec![NonceChange::new(BlockAccessIndex::new(1), 1)];
-        let view = BalView::new(&[a], 1);
+        let list = [a];
+        let view = BalView::new(&list, 1);
         let both = [(A, Write::Balance(U256::from(10))), (A, Write::Nonce(1))];
         assert!(view.matches(1, &both));
         assert!(!view.matches(1, &both[..1]));
