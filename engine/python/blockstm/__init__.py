@@ -87,7 +87,7 @@ STATS_KEYS = {
 
 Block = Union[Mapping[str, Any], str, bytes, bytearray]
 #: A block access list: the JSON form (a list of account dicts), JSON text, or RLP bytes.
-AccessList = Union[list, tuple, str, bytes, bytearray]
+AccessList = Union[list, tuple, str, bytes, bytearray]  # hint=: also a list of lists of indices
 # The engine takes thread counts and thresholds as a Rust usize.
 _USIZE_MAX = 2**64 - 1
 
@@ -127,10 +127,25 @@ def execute(block: Block, mode: str = "sequential", threads: int | None = None,
         A previous block's result: ``block`` (a fixture without ``pre``) runs on its
         post-state, which stays in the engine — the way to execute a chain, block after
         block (docs/block-fixture.md, "Chains"). ``None``: the fixture's ``pre``.
+    access_list
+        The block's EIP-7928 block access list, as a validator receives it: the JSON
+        form (:attr:`BlockResult.block_access_list`, ``eth_getBlockAccessList``), its
+        text, or its RLP bytes. Parallel mode executes every transaction on the
+        pre-state plus the list's writes of lower indices, with no speculation (the
+        thresholds do not apply); both modes check the list against execution and raise
+        :class:`AccessListMismatch` (the block is invalid) at the first difference.
+    hint
+        Never trusted, ignored in sequential mode: a block access list of unknown
+        quality (a builder's, a previous run's), used by parallel mode as above until
+        execution contradicts it, from there the rest runs in order; or a previous
+        result's ``dependencies`` (for each transaction, lower ones it read from: a
+        transaction waits for them before it first runs under Block-STM). A wrong hint
+        costs time, never correctness, and raises nothing.
 
     Raises :class:`FixtureError` (malformed block, naming the JSON path),
     :class:`InvalidTransaction` (``index``, ``kind``: the block is rejected),
-    :class:`InvalidBlock` (a rule outside the transactions: a Prague request contract) or
+    :class:`InvalidBlock` (a rule outside the transactions: a Prague request contract;
+    :class:`AccessListMismatch`: an access list execution contradicts) or
     :class:`EngineError` (an engine fault, a Rust panic included).
     """
     if not isinstance(mode, str) or mode not in MODES:

@@ -69,7 +69,7 @@ def _execute(fixture: Any, args: argparse.Namespace, source: str) -> BlockResult
             try:
                 raw = Path(path).read_bytes()
             except OSError as exc:
-                raise Failure(f"{path}: cannot read the {name.replace('_', ' ')}: {exc.strerror}", 1) from None
+                raise Failure(f"{path}: cannot read the {name.replace('_', ' ')}: {exc.strerror}", 2) from None
             # JSON (the form --write-access-list writes) or raw RLP bytes.
             lists[name] = raw.decode() if raw.lstrip()[:1] in (b"[", b"{") else raw
     try:

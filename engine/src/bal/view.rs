@@ -23,6 +23,9 @@ pub struct BalView<'l> {
     /// Each account's position in `list`: a binary search over a big block's accounts
     /// misses the cache at every step.
     positions: HashMap<Address, u32>,
+    /// Each written slot's position in its account's `storage_changes` (a hot
+    /// contract's tens of thousands of slots: the same cache misses).
+    slots: HashMap<(Address, U256), u32>,
     /// Code the list writes, analysed, by (account, index).
     code_at: HashMap<(Address, BlockAccessIndex), (B256, Bytecode)>,
     /// The same code by hash (what revm asks `code_by_hash` for).
@@ -109,8 +112,13 @@ impl<'l> BalView<'l> {
         };
         let (mut code_at, mut codes) = (HashMap::default(), HashMap::default());
         let mut positions = HashMap::with_capacity_and_hasher(list.len(), Default::default());
+        let written: usize = list.iter().map(|a| a.storage_changes.len()).sum();
+        let mut slots = HashMap::with_capacity_and_hasher(written, Default::default());
         for (i, a) in list.iter().enumerate() {
             positions.insert(a.address, i as u32);
+            for (j, s) in a.storage_changes.iter().enumerate() {
+                slots.insert((a.address, s.slot), j as u32);
+            }
             a.balance_changes.iter().for_each(|c| count(c.block_access_index));
             a.nonce_changes.iter().for_each(|c| count(c.block_access_index));
             a.storage_changes.iter().flat_map(|s| &s.changes).for_each(|c| count(c.block_access_index));
@@ -127,7 +135,7 @@ impl<'l> BalView<'l> {
                 code_at.insert((a.address, c.block_access_index), (hash, code));
             }
         }
-        BalView { list, positions, code_at, codes, writes_at }
+        BalView { list, positions, slots, code_at, codes, writes_at }
     }
 
     fn account(&self, address: &Address) -> Option<&AccountChanges> {
@@ -135,8 +143,8 @@ impl<'l> BalView<'l> {
     }
 
     fn slot(&self, address: &Address, slot: &U256) -> Option<&SlotChanges> {
-        let a = self.account(address)?;
-        a.storage_changes.binary_search_by_key(slot, |s| s.slot).ok().map(|i| &a.storage_changes[i])
+        let &j = self.slots.get(&(*address, *slot))?;
+        self.account(address).map(|a| &a.storage_changes[j as usize])
     }
 
     /// Whether `executed` — the writes of the transaction or effects at `index` — are
