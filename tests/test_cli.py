@@ -258,4 +258,4 @@ def test_access_lists_written_then_given(tmp_path):
     proc = cli("run", fixture, "--mode", "parallel", "--hint", bad)
     assert proc.returncode == 0, text(proc)
     proc = cli("run", fixture, "--access-list", str(tmp_path / "missing.json"))
-    assert proc.returncode == 1 and "cannot read the access list" in text(proc)
+    assert proc.returncode == 2 and "cannot read the access list" in text(proc)
