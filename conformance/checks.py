@@ -98,6 +98,20 @@ def check_state_case(case: StateCase, mode: str, outcome: Outcome) -> list[str]:
 # ---- block access lists (EIP-7928) ------------------------------------------------
 
 
+def resets_accounts(res) -> bool:
+    """Whether a transaction of the block destroys an account or creates an empty one
+    (before EIP-161): what an access list cannot express, so that a run from the list
+    may execute a later transaction again (docs/engine.md)."""
+    return any(c.get("destroyed") or (c.get("storage_cleared") and not c["balance"] and not c["nonce"] and not c["code"])
+               for changes in res.tx_changes for c in changes.values())
+
+
+def unexplained_reexecutions(listed, res) -> int:
+    """Re-executions of a run from a list that nothing explains (none should be)."""
+    stats = listed.stats
+    return 0 if stats["fallback"] is not None or resets_accounts(res) else stats["reexecutions"]
+
+
 def check_access_list(engine, fixture, mode: str, threads: int | None, res, pre_state=None) -> list[str]:
     """Failure lines for a valid block's access list (docs/engine.md). The parallel item
     checks that the list equals the sequential run's, and that the block executed in
@@ -119,7 +133,7 @@ def check_access_list(engine, fixture, mode: str, threads: int | None, res, pre_
             if listed.tx_changes != res.tx_changes:
                 diffs.append("tx_changes differ")
             lines += [f"executed with its access list: {d}" for d in diffs]
-            if listed.stats["fallback"] is None and listed.stats["reexecutions"]:
+            if unexplained_reexecutions(listed, res):
                 lines.append(f"executed with its access list: {listed.stats['reexecutions']} re-executions")
         else:
             engine.execute(fixture, "sequential", access_list=rlp, **kwargs)

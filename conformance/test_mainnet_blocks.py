@@ -64,7 +64,7 @@ def test_mainnet_block(block_number, variant, threads, conformance, engine, reco
     listed = engine.execute(block.fixture_json, "parallel", threads, access_list=res.block_access_list_rlp)
     listed_failures = checks.check_mainnet_header(block, listed)
     listed_failures += [f"differs from sequential: {d}" for d in checks.compare_digests(reference, checks.result_digest(listed))]
-    if listed.stats["fallback"] is None and listed.stats["reexecutions"]:
+    if checks.unexplained_reexecutions(listed, res):
         listed_failures.append(f"{listed.stats['reexecutions']} re-executions")
     if listed_failures:
         failures.append(f"executed with its access list on {threads} threads:")

@@ -21,6 +21,7 @@ from .blocks import BLOB_GAS_PER_BLOB, blob_base_fee_of
 from . import reference_pyevm as pyevm
 from .reference import diff_results, run_reference
 from .universe import create_address
+from conformance.checks import unexplained_reexecutions
 
 REGRESSIONS = Path(__file__).resolve().parent / "regressions"
 # New counterexamples go to $PROPERTIES_CORPUS when set (campaigns: --corpus), else to
@@ -309,7 +310,7 @@ def check_access_list(fixture: dict, threads: int, seq: Optional[Outcome] = None
     problems += [f"[with its list, threads={threads}] {d}" for d in compare_outcomes(seq, listed)]
     if listed.ok:
         stats = listed.result.stats
-        if stats["fallback"] is None and stats["reexecutions"]:
+        if unexplained_reexecutions(listed.result, seq.result):
             problems.append(f"[with its list] {stats['reexecutions']} re-executions")
     checked = run_engine(payload, "sequential", access_list=bal)
     if not checked.ok:

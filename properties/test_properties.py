@@ -7,7 +7,8 @@ Four properties, each over every generator mode (properties/blocks.py):
 2. sequential == the EELS reference (blocks of at most 16 transactions);
 3. invariants that need no oracle (properties/checks.py: ``check_invariants``);
 4. block access lists (``check_access_list``): BAL(sequential) == BAL(parallel); the
-   block executed with its own list gives the sequential result without re-execution;
+   block executed with its own list gives the sequential result without re-execution
+   (unless it resets an account);
    the list's writes are the transactions' changes; every mutation of the list is
    rejected, identically in both modes, and changes nothing as a hint.
 

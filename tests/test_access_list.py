@@ -299,17 +299,45 @@ def test_a_list_wrong_below_an_invalid_transaction_names_the_list():
 
 
 def test_a_self_destruct_before_cancun_still_matches():
-    # A contract that self-destructs to BOB when called (pre-Cancun: the account goes),
-    # then a call that reads its storage and code: the list cannot say "destroyed", so
-    # the rest of the block runs in order, checked, and gives the sequential result.
+    # A contract that self-destructs to BOB when called (before Cancun the account and its
+    # storage go), then a call to it again and a transfer: the list cannot say
+    # "destroyed", so the commit runs again the one transaction that loaded the reset
+    # account, and the result is the sequential one, with no fallback.
     destructor = "0x" + "73" + BOB[2:] + "ff"
     pre = {ALICE: {"balance": hex(10 * ETHER), "nonce": "0x0"},
            CONTRACT: {"balance": "0x5", "nonce": "0x1", "code": destructor, "storage": {"0x01": "0x02"}}}
     fixture = block([tx(0, CONTRACT), tx(1, CONTRACT), tx(2, value=1, gas=21_000)], fork="Shanghai", pre=pre)
     seq = run(fixture)
-    par = run(fixture, "parallel", 2, access_list=seq.block_access_list)
-    assert_same(par, seq)
-    assert "the rest ran sequentially" in par.stats["fallback"]
+    for threads in THREADS:
+        par = run(fixture, "parallel", threads, access_list=seq.block_access_list)
+        assert_same(par, seq)
+        assert par.stats["fallback"] is None
+        assert par.stats["reexecutions"] <= 1  # tx 1 loaded the destroyed contract
+
+
+def test_a_block_that_destroys_and_recreates_matches():
+    # CREATE2 a child that self-destructs, then call it (gone), then create it again and
+    # store: resets, re-creations and storage after a reset, in one block.
+    factory = "0xfac7000000000000000000000000000000000001"
+    # child runtime: with calldata, SSTORE(0, 1); without, SELFDESTRUCT to BOB.
+    child_runtime = "36601a57" + "73" + BOB[2:] + "ff" + "5b600160005500"
+    runtime_len = len(child_runtime) // 2
+    child_init = f"60{runtime_len:02x}80600b6000396000f3" + child_runtime  # returns the runtime
+    init_len = len(child_init) // 2
+    # factory: CODECOPY the child's init code (at byte 17) to memory, CREATE2 it (salt 0).
+    factory_code = f"60{init_len:02x}6011600039" f"600060{init_len:02x}60006000f500" + child_init
+    pre = {ALICE: {"balance": hex(10 * ETHER), "nonce": "0x0"},
+           factory: {"balance": "0x0", "nonce": "0x1", "code": "0x" + factory_code}}
+    seq_first = run(block([tx(0, factory, gas=300_000)], fork="Shanghai", pre=pre))
+    child = next(a for a, c in seq_first.tx_changes[0].items() if a.lower() != factory and c.get("code"))
+    txs = [tx(0, factory, gas=300_000), tx(1, child, gas=100_000), tx(2, child, gas=100_000),
+           tx(3, factory, gas=300_000), tx(4, child, data="0x01", gas=100_000), tx(5, child, gas=100_000)]
+    fixture = block(txs, fork="Shanghai", pre=pre)
+    seq = run(fixture)
+    assert any(c.get("destroyed") for ch in seq.tx_changes for c in ch.values())
+    for threads in THREADS:
+        assert_same(run(fixture, "parallel", threads, access_list=seq.block_access_list), seq)
+        assert_same(run(fixture, "parallel", threads, hint=seq.block_access_list), seq)
 
 
 # ---- hints --------------------------------------------------------------------------------

@@ -67,18 +67,19 @@ pub struct TxAccess {
     pub accounts: Vec<(Address, Fields)>,
     /// Storage slots it loaded and left unchanged (every slot of an account it destroyed).
     pub storage_reads: Vec<(Address, U256)>,
-    /// False when an effect of the transaction is one a block access list cannot
-    /// express: it destroyed an account that existed, or brought an empty account into
-    /// existence (before EIP-161). A view of the state built from the list alone is
-    /// exact only up to such a transaction (bal/exec.rs).
-    pub expressible: bool,
+    /// The accounts whose change a block access list cannot express, with whether they
+    /// exist after it: an account that existed and is destroyed (false), an empty
+    /// account brought into existence before EIP-161 (true). Either way its fields and
+    /// storage start afresh (empty) after the transaction: a view of the state built
+    /// from the list must reset them there (bal/view.rs).
+    pub resets: Vec<(Address, bool)>,
 }
 
 impl TxAccess {
     /// The access of changes made without revm (a lazy transfer, a reward): exactly the
     /// accounts changed, with the given fields.
     pub fn of_fields(accounts: Vec<(Address, Fields)>) -> TxAccess {
-        TxAccess { accounts, storage_reads: Vec::new(), expressible: true }
+        TxAccess { accounts, storage_reads: Vec::new(), resets: Vec::new() }
     }
 }
 
@@ -86,7 +87,7 @@ impl TxChanges {
     /// The changes of `state` (revm's record of a transaction) and what it accessed.
     pub fn from_evm_state(state: EvmState) -> (TxChanges, TxAccess) {
         let mut accounts = Vec::with_capacity(state.len());
-        let mut access = TxAccess { accounts: Vec::with_capacity(state.len()), storage_reads: Vec::new(), expressible: true };
+        let mut access = TxAccess { accounts: Vec::with_capacity(state.len()), storage_reads: Vec::new(), resets: Vec::new() };
         for (address, account) in state {
             let original = account.original_info();
             let existed = !account.is_loaded_as_not_existing();
@@ -107,8 +108,11 @@ impl TxChanges {
                     .with(Fields::NONCE, was(original.nonce != 0))
                     .with(Fields::CODE, was(original.code_hash != revm::primitives::KECCAK_EMPTY));
                 access.accounts.push((address, fields));
-                // A destroyed account that existed: the list shows zeros, not the absence.
-                access.expressible &= !existed;
+                // A destroyed account that existed: the list shows zeros, not the absence
+                // (nor the storage it loses).
+                if existed {
+                    access.resets.push((address, false));
+                }
                 accounts.push((address, AccountChange::Destroyed));
                 continue;
             }
@@ -133,7 +137,9 @@ impl TxChanges {
             access.accounts.push((address, fields));
             // An empty account brought into existence (a touch before EIP-161): nothing
             // in the list says it exists.
-            access.expressible &= existed || fields != Fields::NONE;
+            if !existed && fields == Fields::NONE {
+                access.resets.push((address, true));
+            }
             let info_changed = created || fields != Fields::NONE || !existed;
             if !info_changed && storage.is_empty() {
                 continue;

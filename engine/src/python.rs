@@ -679,7 +679,7 @@ mod snapshot {
 
     use crate::block_effects::{BlockEffect, Effect};
 
-    const VERSION: u8 = 4;
+    const VERSION: u8 = 5;
 
     struct W(Vec<u8>);
 
@@ -772,13 +772,18 @@ mod snapshot {
             w.raw(address.as_slice());
             w.u256(slot);
         }
-        w.u8(access.expressible as u8);
+        w.len(access.resets.len());
+        for (address, exists) in &access.resets {
+            w.raw(address.as_slice());
+            w.u8(*exists as u8);
+        }
     }
 
     fn read_access(r: &mut R<'_>) -> Res<TxAccess> {
         let accounts = (0..r.len()?).map(|_| Ok((r.address()?, Fields::from_bits(r.u8()?)))).collect::<Res<Vec<_>>>()?;
         let storage_reads = (0..r.len()?).map(|_| Ok((r.address()?, r.u256()?))).collect::<Res<Vec<_>>>()?;
-        Ok(TxAccess { accounts, storage_reads, expressible: r.flag()? })
+        let resets = (0..r.len()?).map(|_| Ok((r.address()?, r.flag()?))).collect::<Res<Vec<_>>>()?;
+        Ok(TxAccess { accounts, storage_reads, resets })
     }
 
     fn write_changes(w: &mut W, changes: &TxChanges) {

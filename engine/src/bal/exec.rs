@@ -9,12 +9,15 @@
 //!
 //! Why no validation is needed: if every lower transaction wrote exactly the list's
 //! writes at its index (and the effects before the transactions matched index 0), the
-//! view at a transaction equals the exact state there, location by location. Two things
-//! a list cannot express break that: an account that existed being destroyed, and an
-//! empty account coming into existence (before EIP-161) — `TxAccess::expressible`. From
-//! the first transaction whose writes differ (a hint) or whose changes cannot be
-//! expressed, the view is no longer trusted: the committed prefix stands and the rest of
-//! the block runs in order on the exact state after it, still checked against the list.
+//! view at a transaction equals the exact state there, location by location — except
+//! for what a list cannot express: an account that existed being destroyed, and an empty
+//! account coming into existence before EIP-161 (`TxAccess::resets`). The commit keeps
+//! those resets; a transaction that loaded a reset account (or came out invalid) after
+//! one is run again by the commit on the view with the resets (`BalDb::resets`): a
+//! transaction's execution can only differ from the exact one after reading something
+//! that differs, and every such location belongs to a reset account it loaded. A hint
+//! whose writes differ from a transaction's is trusted no further: the committed prefix
+//! stands and the rest of the block runs in order on the exact state, still checked.
 //!
 //! The list is checked in the order sequential mode checks it: index 0, then each
 //! transaction as it is applied (so a list wrong below an invalid transaction names the
@@ -27,7 +30,7 @@ use std::time::Instant;
 
 use super::build::{block_access_list, Builder};
 use super::check::{check_structure, first_mismatch};
-use super::view::{BalDb, BalView};
+use super::view::{BalDb, BalView, Resets};
 use super::{writes_of, BlockAccessList, Mismatch, Trust};
 use crate::block_effects::BlockEffect;
 use crate::changes::{TxAccess, TxChanges};
@@ -110,9 +113,26 @@ struct Executed {
     matches: bool,
 }
 
+/// Runs transaction `i` on `evm` (a `BalDb` at its index) and checks its writes
+/// against the list's at its index.
+fn run_one(evm: &mut crate::vm::Evm<BalDb<'_>>, block: &BlockFixture, view: &BalView<'_>, i: usize) -> Result<Executed, String> {
+    let outcome = match transact(evm, i, &block.transactions[i]) {
+        Ok(outcome) => Ok(outcome),
+        Err(crate::vm::TxError::Invalid(invalid)) => Err(invalid),
+        Err(crate::vm::TxError::Db(never)) => match never {},
+        Err(crate::vm::TxError::Internal(message)) => return Err(message),
+    };
+    let matches = outcome.as_ref().is_ok_and(|o| view.matches(i as u64 + 1, &writes_of(&o.changes, &o.access)));
+    Ok(Executed { outcome, matches })
+}
+
 /// What the in-order commit has decided so far.
 struct Commit {
     next: usize,
+    /// Accounts reset by committed transactions (`TxAccess::resets`).
+    resets: Resets,
+    /// Transactions the commit ran again, with the resets, over a worker's result.
+    reexecutions: u64,
     budget: BlockBudget,
     receipts: Vec<TxReceipt>,
     changes: Vec<TxChanges>,
@@ -162,11 +182,30 @@ pub fn execute_parallel_listed(
         changes: Vec::with_capacity(n),
         access: Vec::with_capacity(n),
         failure: None,
+        resets: Resets::default(),
+        reexecutions: 0,
     });
     let commit_ready = |c: &mut Commit| {
         while c.next < n && exact.load(Relaxed) && c.failure.is_none() {
             let i = c.next;
-            let Some(executed) = slots[i].lock().unwrap().take() else { return };
+            let Some(mut executed) = slots[i].lock().unwrap().take() else { return };
+            // A transaction that loaded an account a lower one reset ran on a view that
+            // did not know it (an invalid one may have): it runs again, knowing. One
+            // that loaded none read only what the list says exactly.
+            let stale = !c.resets.is_empty()
+                && executed.outcome.as_ref().map_or(true, |o| o.access.accounts.iter().any(|(a, _)| c.resets.contains_key(a)));
+            if stale {
+                let db = BalDb { base: &base, view: &view, index: BlockAccessIndex::from_tx_index(i as u64), resets: Some(&c.resets) };
+                let mut evm = build_evm(db, cfg.clone(), benv.clone());
+                executed = match run_one(&mut evm, block, &view, i) {
+                    Ok(executed) => executed,
+                    Err(message) => {
+                        c.failure = Some(EngineError::Internal(message));
+                        break;
+                    }
+                };
+                c.reexecutions += 1;
+            }
             let tx = &block.transactions[i];
             let outcome = match c.budget.check(i, tx).and(executed.outcome) {
                 Ok(outcome) => outcome,
@@ -182,8 +221,8 @@ pub fn execute_parallel_listed(
                 }
                 exact.store(false, Relaxed);
             }
-            if !outcome.access.expressible {
-                exact.store(false, Relaxed);
+            for (address, exists) in &outcome.access.resets {
+                c.resets.entry(*address).or_default().push((BlockAccessIndex::from_tx_index(i as u64), *exists));
             }
             let cumulative = c.budget.consume(tx, outcome.result.tx_gas_used());
             c.receipts.push(receipt(tx, &outcome.result, cumulative));
@@ -205,14 +244,8 @@ pub fn execute_parallel_listed(
                     break;
                 }
                 evm.ctx.journaled_state.database.index = BlockAccessIndex::from_tx_index(i as u64);
-                let outcome = match transact(&mut evm, i, &block.transactions[i]) {
-                    Ok(outcome) => Ok(outcome),
-                    Err(crate::vm::TxError::Invalid(invalid)) => Err(invalid),
-                    Err(crate::vm::TxError::Db(never)) => match never {},
-                    Err(crate::vm::TxError::Internal(message)) => return Err(message),
-                };
-                let matches = outcome.as_ref().is_ok_and(|o| view.matches(i as u64 + 1, &writes_of(&o.changes, &o.access)));
-                *slots[i].lock().unwrap() = Some(Executed { outcome, matches });
+                let executed = run_one(&mut evm, block, &view, i)?;
+                *slots[i].lock().unwrap() = Some(executed);
                 ran += 1;
                 if let Ok(mut c) = commit.try_lock() {
                     commit_ready(&mut c);
@@ -249,7 +282,7 @@ pub fn execute_parallel_listed(
             c.receipts[i].post_state_root = Some(state.state_root());
         }
     }
-    let mut executions = executions.into_inner() as u64;
+    let mut executions = executions.into_inner() as u64 + c.reexecutions;
     let (receipts, changes, access, state, fallback) = if committed < n {
         // The view stopped being exact: the rest in order on the exact state.
         let prefix = Prefix { budget: c.budget, receipts: c.receipts, tx_changes: c.changes, access: c.access };

@@ -176,19 +176,34 @@ pub struct BalDb<'a> {
     pub base: &'a WorldState,
     pub view: &'a BalView<'a>,
     pub index: BlockAccessIndex,
+    /// Accounts that start afresh at some index (`TxAccess::resets`), known to the
+    /// in-order commit: it re-executes here a transaction that loaded one.
+    pub resets: Option<&'a Resets>,
 }
+
+/// Per account, the indices at which it starts afresh (the resetting transaction's own
+/// index, ascending) and whether it exists then.
+pub type Resets = HashMap<Address, Vec<(BlockAccessIndex, bool)>>;
 
 impl<'a> BalDb<'a> {
     pub fn new(base: &'a WorldState, view: &'a BalView<'a>) -> Self {
-        BalDb { base, view, index: BlockAccessIndex::new(1) }
+        BalDb { base, view, index: BlockAccessIndex::new(1), resets: None }
+    }
+
+    /// The last reset of `address` a read at this index sees: its index and whether the
+    /// account exists after it.
+    fn reset(&self, address: &Address) -> Option<(BlockAccessIndex, bool)> {
+        let resets = self.resets?.get(address)?;
+        resets.iter().rev().find(|(at, _)| *at < self.index).copied()
     }
 
     fn storage_value(&self, address: Address, slot: U256) -> U256 {
-        self.view
-            .slot(&address, &slot)
-            .and_then(|s| below(&s.changes, self.index, |c| c.block_access_index))
-            .map(|c| c.new_value)
-            .unwrap_or_else(|| self.base.storage_ref(address, slot).unwrap_or_default())
+        let written = self.view.slot(&address, &slot).and_then(|s| below(&s.changes, self.index, |c| c.block_access_index));
+        match self.reset(&address) {
+            // After a reset only later writes count; the storage it had is gone.
+            Some((reset, _)) => written.filter(|c| c.block_access_index > reset).map_or(U256::ZERO, |c| c.new_value),
+            None => written.map(|c| c.new_value).unwrap_or_else(|| self.base.storage_ref(address, slot).unwrap_or_default()),
+        }
     }
 }
 
@@ -196,12 +211,24 @@ impl Database for BalDb<'_> {
     type Error = Infallible;
 
     fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, Infallible> {
-        let mut info = self.base.basic_ref(address)?;
+        let reset = self.reset(&address);
+        let mut info = match reset {
+            Some((_, exists)) => exists.then(AccountInfo::default),
+            None => self.base.basic_ref(address)?,
+        };
+        // After a reset, only the writes of later transactions count (the resetting
+        // one's own are the zeros of a destruction).
+        let after = |index: BlockAccessIndex| reset.is_none_or(|(r, _)| index > r);
         if let Some(a) = self.view.account(&address) {
             let at = self.index;
-            let balance = below(&a.balance_changes, at, |c| c.block_access_index).map(|c| c.post_balance);
-            let nonce = below(&a.nonce_changes, at, |c| c.block_access_index).map(|c| c.new_nonce);
+            let balance = below(&a.balance_changes, at, |c| c.block_access_index)
+                .filter(|c| after(c.block_access_index))
+                .map(|c| c.post_balance);
+            let nonce = below(&a.nonce_changes, at, |c| c.block_access_index)
+                .filter(|c| after(c.block_access_index))
+                .map(|c| c.new_nonce);
             let code = below(&a.code_changes, at, |c| c.block_access_index)
+                .filter(|c| after(c.block_access_index))
                 .and_then(|c| self.view.code_at.get(&(address, c.block_access_index)));
             // An account the list writes exists from its first write on.
             if balance.is_some() || nonce.is_some() || code.is_some() {
@@ -243,6 +270,14 @@ impl crate::eip7610::StorageProbe for BalDb<'_> {
     /// As in parallel/vm_db.rs: storage at a create target comes from the pre-state; the
     /// list can only have zeroed it.
     fn has_storage(&mut self, address: Address) -> bool {
+        if let Some((reset, _)) = self.reset(&address) {
+            // Only what later transactions wrote (listed as written slots).
+            let Some(a) = self.view.account(&address) else { return false };
+            return a.storage_changes.iter().any(|s| {
+                below(&s.changes, self.index, |c| c.block_access_index)
+                    .is_some_and(|c| c.block_access_index > reset && !c.new_value.is_zero())
+            });
+        }
         self.base.accounts.get(&address).is_some_and(|account| {
             account.storage.keys().any(|slot| !self.storage_value(address, *slot).is_zero())
         })
