@@ -122,7 +122,7 @@ fn execute(
         py.detach(move || guarded(|| execute_block(&bytes, mode, parent, given)))
     };
     match outcome {
-        Ok(out) => Ok(BlockResult { out }),
+        Ok(out) => Ok(BlockResult::new(out)),
         Err(e) => Err(raise(py, e)),
     }
 }
@@ -510,6 +510,18 @@ impl<'py> Converter<'py> {
 #[pyclass(frozen, module = "blockstm")]
 pub struct BlockResult {
     out: BlockOutput,
+    /// The block access list, built on first access (three getters read it).
+    access_list: std::sync::OnceLock<BlockAccessList>,
+}
+
+impl BlockResult {
+    fn new(out: BlockOutput) -> Self {
+        BlockResult { out, access_list: std::sync::OnceLock::new() }
+    }
+
+    fn access_list(&self) -> &BlockAccessList {
+        self.access_list.get_or_init(|| crate::bal::build::block_access_list(&self.out))
+    }
 }
 
 #[pymethods]
@@ -518,7 +530,7 @@ impl BlockResult {
     #[new]
     fn from_snapshot(snapshot: &[u8]) -> PyResult<BlockResult> {
         snapshot::decode(snapshot)
-            .map(|out| BlockResult { out })
+            .map(BlockResult::new)
             .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("not a BlockResult snapshot: {e}")))
     }
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
@@ -612,18 +624,18 @@ impl BlockResult {
     /// "nonceChanges", "codeChanges"}], accounts sorted. Identical in every mode.
     #[getter]
     fn block_access_list<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let text = crate::bal::input::to_json(&crate::bal::build::block_access_list(&self.out));
+        let text = crate::bal::input::to_json(self.access_list());
         py.import("json")?.call_method1("loads", (text,))
     }
     /// The access list's RLP encoding.
     #[getter]
     fn block_access_list_rlp<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &crate::bal::build::encode(&crate::bal::build::block_access_list(&self.out)))
+        PyBytes::new(py, &crate::bal::build::encode(self.access_list()))
     }
     /// keccak256 of the encoding: the header's `blockAccessListHash` (EIP-7928).
     #[getter]
     fn block_access_list_hash(&self) -> String {
-        hex(crate::bal::build::hash(&crate::bal::build::block_access_list(&self.out)))
+        hex(crate::bal::build::hash(self.access_list()))
     }
     /// For each transaction, the lower transactions whose writes it read (parallel mode).
     #[getter]
